@@ -1,0 +1,305 @@
+"""The API client: envelope, auth, retries, paging, shared list, redaction."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from zomro_pulumi import (
+    ApiError,
+    AuthError,
+    BusyError,
+    ConfigError,
+    InvalidRequestError,
+    TransportError,
+    UncertainOrderError,
+    ZomroClient,
+    ZomroError,
+)
+
+from .conftest import ENDPOINT, FakeApi, envelope_error, fast_client, wrap
+
+ORDER_FORM = {
+    "image_type": "image", "skipbasket": "on", "image_name": "Ubuntu24", "region": "Netherlands-2",
+    "min_disk": "1", "min_ram": "1", "disk_format": "iso", "os_distro": "ubuntu", "os_version": "24",
+    "architecture": "x86_64", "url": "https://releases.ubuntu.com/24.04/x.iso", "protected": "on",
+    "pricelist": "6854", "order_period": "-50",
+}
+
+
+def test_every_call_sends_out_json_and_the_token_as_multipart(api: FakeApi) -> None:
+    fast_client().list_images()
+    call = api.calls[0]
+    assert call["func"] == "image" and call["out"] == "json" and call["auth"] == "tok-1"
+    assert (call["p_num"], call["p_cnt"]) == ("1", "500")
+
+
+def test_order_sends_exactly_the_documented_fields_and_reads_the_id(api: FakeApi) -> None:
+    new_id = fast_client().order_image(ORDER_FORM)
+    (call,) = api.forms("v2.image.order.param")
+    assert set(call) == {"func", "out", "auth", "sok", *ORDER_FORM}
+    assert call["sok"] == "ok"
+    assert new_id == "5206259"
+
+
+@pytest.mark.parametrize("key", ["id", "elid", "item.id"])
+def test_order_id_found_under_any_plausible_key(api: FakeApi, key: str) -> None:
+    api.queue("v2.image.order.param", {"doc": {"ok": {}, key: wrap("777")}})
+    assert fast_client().order_image(ORDER_FORM) == "777"
+
+
+@pytest.mark.parametrize(
+    "doc", [{"ok": {}}, {"id": {}}, {"id": wrap("not-a-number")}, {"id": [1, 2]}]
+)
+def test_order_without_a_usable_id_returns_none(api: FakeApi, doc: dict) -> None:
+    api.queue("v2.image.order.param", {"doc": doc})
+    assert fast_client().order_image(ORDER_FORM) is None
+
+
+def test_login_with_username_password_reads_doc_auth_id(api: FakeApi) -> None:
+    client = ZomroClient(ENDPOINT, username="alice", password="s3cret-pass")
+    client.list_images()
+    assert api.funcs() == ["auth", "image"]
+    assert api.calls[0]["username"] == "alice" and "auth" not in api.calls[0]
+    assert api.calls[1]["auth"] == "tok-2"
+
+
+def test_expired_session_logs_in_again_once_and_retries(api: FakeApi) -> None:
+    client = ZomroClient(ENDPOINT, username="alice", password="s3cret-pass")
+    client.list_images()
+    api.tokens.clear()  # every session expires
+    client.list_images(max_age=0)
+    assert api.funcs() == ["auth", "image", "image", "auth", "image"]
+
+
+def test_relogin_happens_only_once_per_call(api: FakeApi) -> None:
+    client = ZomroClient(ENDPOINT, username="alice", password="s3cret-pass")
+    api.queue("image", envelope_error("access"), envelope_error("access"))
+    with pytest.raises(AuthError):
+        client.list_images()
+    assert api.funcs() == ["auth", "image", "auth", "image"]
+
+
+def test_expired_token_without_login_says_what_to_configure(api: FakeApi) -> None:
+    api.tokens.clear()
+    with pytest.raises(AuthError) as info:
+        fast_client(token="tok-old-123").list_images()
+    assert "zomro:authToken" in str(info.value) and "zomro:username" in str(info.value)
+    assert "tok-old-123" not in str(info.value)
+
+
+def test_bad_password_is_an_auth_error_without_the_password(api: FakeApi) -> None:
+    client = ZomroClient(ENDPOINT, username="alice", password="wrong-pass")
+    with pytest.raises(AuthError) as info:
+        client.list_images()
+    assert info.value.err_object == "badpassword"
+    assert "wrong-pass" not in str(info.value) and "wrong-pass" not in repr(info.value)
+
+
+def test_no_credentials_is_a_clear_error_at_the_first_call(api: FakeApi) -> None:
+    client = ZomroClient(ENDPOINT)
+    with pytest.raises(ConfigError) as info:
+        client.list_images()
+    for key in ("zomro:authToken", "zomro:username", "zomro:password", "ZOMRO_AUTH_TOKEN"):
+        assert key in str(info.value)
+    assert api.calls == []
+
+
+@pytest.mark.parametrize(
+    ("err", "cls"),
+    [
+        (envelope_error("value", "disk_format", "bad value"), InvalidRequestError),
+        (envelope_error("missed", "image_name", "missing"), InvalidRequestError),
+        (envelope_error("exists", "image_name", "exists"), InvalidRequestError),
+        (envelope_error("weird", "thing", "strange"), ApiError),
+        ({"doc": {"error": "not-an-object"}}, ApiError),
+    ],
+)
+def test_error_envelopes_with_http_200_map_to_exceptions(api: FakeApi, err: dict, cls: type[ZomroError]) -> None:
+    api.queue("image.edit", err)
+    with pytest.raises(cls) as info:
+        fast_client().edit_image("1", {"image_name": "x"})
+    assert info.value.func == "image.edit"
+
+
+def test_error_carries_type_object_message_and_params(api: FakeApi) -> None:
+    err = envelope_error("value", "min_disk", "Field has invalid value")
+    err["doc"]["error"]["param"] = [{"$name": "value", "$": "-1"}]
+    api.queue("image.edit", err)
+    with pytest.raises(InvalidRequestError) as info:
+        fast_client().edit_image("1", {"min_disk": "-1"})
+    exc = info.value
+    assert (exc.err_type, exc.err_object) == ("value", "min_disk")
+    assert "Field has invalid value" in str(exc) and "value=-1" in str(exc)
+
+
+def test_token_echoed_by_the_api_is_redacted(api: FakeApi) -> None:
+    api.queue("image", envelope_error("value", "x", "bad session tok-1 given"))
+    with pytest.raises(InvalidRequestError) as info:
+        fast_client().list_images()
+    assert "tok-1" not in str(info.value) and "***" in str(info.value)
+
+
+def test_client_repr_and_pickle_never_show_credentials() -> None:
+    client = ZomroClient(ENDPOINT, token="tok-secret-9", username="u", password="pw-secret-9")
+    assert "secret" not in repr(client)
+    with pytest.raises(TypeError):
+        pickle.dumps(client)
+
+
+def test_runningoperation_is_retried_even_for_orders(api: FakeApi) -> None:
+    api.queue("v2.image.order.param", envelope_error("value", "runningoperation", "busy"))
+    assert fast_client().order_image(ORDER_FORM) == "5206259"
+    assert api.funcs() == ["v2.image.order.param", "v2.image.order.param"]
+
+
+def test_runningoperation_gives_up_after_the_retry_budget(api: FakeApi) -> None:
+    api.queue("image.edit", *[envelope_error("value", "runningoperation", "busy")] * 10)
+    with pytest.raises(BusyError):
+        fast_client(retries=2).edit_image("1", {"image_name": "x"})
+    assert len(api.forms("image.edit")) == 3
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [(502, "<html>Bad gateway</html>"), (503, ""), (200, "<html>processing</html>"),
+     requests.ConnectionError("connection dropped")],
+)
+def test_lost_answers_are_retried_for_safe_calls(api: FakeApi, failure: Any) -> None:
+    image_id = api.add_image(image_name="a")
+    api.queue("image", failure, failure)
+    records = fast_client().list_images()
+    assert [r.id for r in records] == [image_id]
+    assert api.funcs() == ["image"] * 3
+
+
+@pytest.mark.parametrize(
+    "failure", [(502, "bad gateway"), (200, "not json"), requests.ConnectionError("dropped")]
+)
+def test_lost_order_answer_is_uncertain_and_never_resent(api: FakeApi, failure: Any) -> None:
+    api.queue("v2.image.order.param", failure)
+    with pytest.raises(UncertainOrderError):
+        fast_client().order_image(ORDER_FORM)
+    assert api.funcs() == ["v2.image.order.param"]
+
+
+def test_transport_error_after_budget_names_the_func(api: FakeApi) -> None:
+    api.queue("image", *[(500, "x")] * 10)
+    with pytest.raises(TransportError) as info:
+        fast_client(retries=1).list_images()
+    assert info.value.func == "image"
+
+
+def test_http_403_blocked_ip_is_not_retried_or_relogged(api: FakeApi) -> None:
+    api.queue("image", (403, "460"))
+    client = ZomroClient(ENDPOINT, username="alice", password="s3cret-pass")
+    with pytest.raises(AuthError) as info:
+        client.list_images()
+    assert "blocked" in str(info.value)
+    assert api.funcs() == ["auth", "image"]
+
+
+def test_paging_collects_every_page(api: FakeApi) -> None:
+    ids = [api.add_image(image_name=f"img{i}") for i in range(7)]
+    api.page_size_cap = 3
+    records = fast_client(page_size=3).list_images()
+    assert sorted(r.id for r in records) == sorted(ids)
+    assert [c["p_num"] for c in api.calls] == ["1", "2", "3"]  # last page holds one, as an object
+
+
+def test_server_capping_the_page_size_is_followed(api: FakeApi) -> None:
+    ids = [api.add_image(image_name=f"img{i}") for i in range(5)]
+    api.page_size_cap = 2
+    records = fast_client(page_size=500).list_images()
+    assert sorted(r.id for r in records) == sorted(ids)
+    assert len(api.calls) == 3
+
+
+def test_single_element_as_object_and_as_list(api: FakeApi) -> None:
+    image_id = api.add_image(image_name="only")
+    assert [r.id for r in fast_client().list_images()] == [image_id]
+    api.single_as_object = False
+    assert [r.id for r in fast_client().list_images()] == [image_id]
+
+
+def test_no_elem_at_all_is_an_empty_list(api: FakeApi) -> None:
+    assert fast_client().list_images() == []
+
+
+def test_answer_without_paging_fields_is_one_page(api: FakeApi) -> None:
+    api.queue("image", {"doc": {"elem": [api.images.get("x") or {"id": wrap("1")}]}})
+    assert [r.id for r in fast_client().list_images()] == ["1"]
+    assert len(api.calls) == 1
+
+
+def test_single_view_reads_one_image_and_none_when_gone(api: FakeApi) -> None:
+    image_id = api.add_image(image_name="one", url="https://example.com/one.iso")
+    client = fast_client()
+    rec = client.get_image(image_id)
+    assert rec is not None and rec.url == "https://example.com/one.iso" and rec.protected is True
+    assert api.calls[0]["elid"] == image_id and "sok" not in api.calls[0]
+    assert client.get_image("999") is None
+
+
+def test_delete_of_an_image_already_gone_is_not_an_error(api: FakeApi) -> None:
+    assert fast_client().delete_image("424242") is False
+
+
+def test_edit_sends_sok_elid_and_fields(api: FakeApi) -> None:
+    image_id = api.add_image(image_name="a")
+    fast_client().edit_image(image_id, {"image_name": "b"})
+    (call,) = api.forms("image.edit")
+    assert (call["sok"], call["elid"], call["image_name"]) == ("ok", image_id, "b")
+
+
+def test_list_answer_is_shared_and_cached_until_a_change(api: FakeApi) -> None:
+    image_id = api.add_image(image_name="a")
+    client = fast_client(list_ttl=60)
+    client.list_images()
+    client.list_images()
+    assert api.funcs() == ["image"]
+    client.edit_image(image_id, {"image_name": "b"})
+    assert [r.image_name for r in client.list_images()] == ["b"]
+    assert api.funcs() == ["image", "image.edit", "image"]
+    assert [r.image_name for r in client.list_images(max_age=0)] == ["b"]
+    assert api.funcs()[-1] == "image" and len(api.funcs()) == 4
+
+
+def test_concurrent_readers_share_one_list_call(api: FakeApi) -> None:
+    api.add_image(image_name="a")
+    gate = threading.Event()
+
+    def slow_list(data: dict) -> None:
+        gate.wait(2)
+        return None  # fall through to the normal answer
+
+    api.queue("image", slow_list)
+    client = fast_client(list_ttl=0)
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(len(client.list_images()))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert results == [1] * 8
+    assert api.funcs() == ["image"]
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://api.zomro.com/", "http://10.0.0.5:8765/", "ftp://api.zomro.com/", "nonsense"]
+)
+def test_plain_http_is_refused_unless_loopback(endpoint: str) -> None:
+    with pytest.raises(ConfigError):
+        ZomroClient(endpoint, token="t")
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8765", "http://localhost:1/", "http://[::1]:80/"])
+def test_plain_http_to_loopback_is_allowed(endpoint: str) -> None:
+    assert ZomroClient(endpoint, token="t").endpoint.endswith("/")

@@ -1,0 +1,90 @@
+"""The one place that reaches into SDK internals: fails loudly if the SDK moves."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import types
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+import pulumi.dynamic
+import pytest
+
+from zomro_pulumi import _concurrency
+
+
+def test_sdk_still_builds_its_provider_server_on_a_4_worker_pool() -> None:
+    source = (Path(pulumi.dynamic.__file__).parent / "__main__.py").read_text()
+    assert "futures.ThreadPoolExecutor(max_workers=4)" in source, (
+        "pulumi.dynamic.__main__ no longer builds a 4-worker pool: review zomro_pulumi/_concurrency.py"
+    )
+    assert "grpc.server(" in source
+
+
+def test_grpc_server_still_keeps_its_pool_where_we_look() -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    try:
+        pools = _concurrency.find_server_pools()
+        assert any(p._max_workers == 4 for p in pools), "grpc._server._Server._state.thread_pool moved"
+    finally:
+        server.stop(0)
+
+
+def test_raising_the_limit_lets_more_than_four_calls_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = futures.ThreadPoolExecutor(max_workers=4)
+    server = grpc.server(pool)
+    fake_main = types.ModuleType("__main__")
+    fake_main.__spec__ = types.SimpleNamespace(name="pulumi.dynamic.__main__")  # type: ignore[assignment]
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    try:
+        assert _concurrency.raise_worker_limit(12) == 12
+        running = 0
+        peak = 0
+        lock = threading.Lock()
+        release = threading.Event()
+
+        def task() -> None:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            release.wait(5)
+            with lock:
+                running -= 1
+
+        jobs = [pool.submit(task) for _ in range(12)]
+        deadline = time.monotonic() + 5
+        while peak < 12 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        futures.wait(jobs)
+        assert peak == 12
+    finally:
+        server.stop(0)
+        pool.shutdown()
+
+
+def test_outside_the_provider_process_nothing_is_touched() -> None:
+    pool = futures.ThreadPoolExecutor(max_workers=4)
+    server = grpc.server(pool)
+    try:
+        assert _concurrency.raise_worker_limit(64) == 4
+        assert pool._max_workers == 4
+    finally:
+        server.stop(0)
+
+
+def test_without_a_pool_it_warns_and_keeps_the_stock_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.warns(RuntimeWarning, match="4 at a time"):
+        assert _concurrency.raise_worker_limit(32, pools=[]) == 4
+    assert "could not raise" in capsys.readouterr().err
+
+
+def test_never_lowers_below_stock() -> None:
+    pool = futures.ThreadPoolExecutor(max_workers=4)
+    assert _concurrency.raise_worker_limit(1, pools=[pool]) == 4
+    assert pool._max_workers == 4
+    pool.shutdown()

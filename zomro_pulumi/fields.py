@@ -1,0 +1,283 @@
+"""The one table of the Image resource's fields.
+
+Each input is declared once here: its form key, whether a change is made in
+place (`image.edit`) or needs a new image, how to validate it, how to send it
+and how to read it back from an `ImageRecord`.  `check`, `diff`, `create`,
+`update`, `read` and the README's table all iterate over `INPUTS`, so adding a
+field is one line, not four edits kept in step by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from .model import ImageRecord
+
+
+class Change(enum.Enum):
+    EDIT = "updates in place"
+    REPLACE = "replaces the image"
+    LOCAL = "provider setting, no API call"
+
+
+class Invalid(ValueError):
+    """A value that would be refused; the text says what is allowed."""
+
+
+DISK_FORMATS = ("iso", "ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi")
+ARCHITECTURES = ("x86_64", "i686", "ia64")
+ORDER_PERIODS = (-50,)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise Invalid("must not be empty")
+    if value != value.strip():
+        raise Invalid("must not start or end with spaces")
+    return value
+
+
+def _optional_text(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # os_version "24" written as 24 is a common slip; the API takes strings.
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    return _text(value)
+
+
+def _enum(allowed: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise Invalid(f"must be one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    return parse
+
+
+def _whole(minimum: int = 1, allowed: Optional[tuple[int, ...]] = None) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        # Pulumi sends numbers as floats; 2.0 is fine, 2.5 and "2" are not.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Invalid(f"must be a whole number, got {type(value).__name__} {value!r}")
+        if isinstance(value, float) and not value.is_integer():
+            raise Invalid(f"must be a whole number, got {value!r}")
+        number = int(value)
+        if allowed is not None:
+            if number not in allowed:
+                raise Invalid(f"must be one of {', '.join(map(str, allowed))}; got {number}")
+        elif number < minimum:
+            raise Invalid(f"must be a whole number of at least {minimum}, got {number}")
+        return number
+
+    return parse
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"must be true or false, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _url(value: Any) -> str:
+    text = _text(value)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
+        raise Invalid(f"must be a direct http:// or https:// link to the image file; got {text!r}")
+    return text
+
+
+def _digits(value: Any) -> str:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+    ):
+        value = str(int(value))
+    text = _text(value)
+    if not text.isdigit():
+        raise Invalid(f"must be a numeric id such as '6854'; got {text!r}")
+    return text
+
+
+def _on_off(value: Any) -> str:
+    return "on" if value else "off"
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One input of `zomro.Image`."""
+
+    name: str
+    change: Change
+    parse: Callable[[Any], Any]
+    doc: str
+    required: bool = False
+    default: Any = None
+    form: Callable[[Any], str] = str
+    read_back: Optional[Callable[[ImageRecord], Any]] = None
+    ignore_case: bool = False
+
+    @property
+    def form_key(self) -> Optional[str]:
+        return None if self.change is Change.LOCAL else self.name
+
+    def same(self, old: Any, new: Any) -> bool:
+        """Equal for diff purposes; the API capitalises some values it lists back."""
+        if self.ignore_case and isinstance(old, str) and isinstance(new, str):
+            return old.casefold() == new.casefold()
+        return bool(old == new)
+
+
+def _attr(name: str) -> Callable[[ImageRecord], Any]:
+    return lambda record: getattr(record, name)
+
+
+INPUTS: tuple[Field, ...] = (
+    Field(
+        "image_name",
+        Change.EDIT,
+        _text,
+        "Name of the image as shown in the panel.",
+        required=True,
+        read_back=_attr("image_name"),
+    ),
+    Field(
+        "region",
+        Change.REPLACE,
+        _text,
+        "Data centre that stores the image, e.g. `Netherlands-2`.",
+        required=True,
+        read_back=_attr("region"),
+        ignore_case=True,
+    ),
+    Field(
+        "url",
+        Change.REPLACE,
+        _url,
+        "Direct http(s) link to the image file the API downloads.",
+        required=True,
+        read_back=_attr("url"),
+    ),
+    Field(
+        "disk_format",
+        Change.REPLACE,
+        _enum(DISK_FORMATS),
+        f"Image file format: one of {', '.join(DISK_FORMATS)}.",
+        required=True,
+        read_back=_attr("disk_format"),
+        ignore_case=True,
+    ),
+    Field(
+        "os_distro",
+        Change.EDIT,
+        _text,
+        "Operating system name, e.g. `ubuntu` (listed back as `Ubuntu`).",
+        required=True,
+        read_back=_attr("os_distro"),
+        ignore_case=True,
+    ),
+    Field(
+        "os_version",
+        Change.EDIT,
+        _optional_text,
+        "Operating system version, e.g. `24`.",
+        read_back=_attr("os_version"),
+    ),
+    Field(
+        "architecture",
+        Change.EDIT,
+        _enum(ARCHITECTURES),
+        f"CPU architecture: one of {', '.join(ARCHITECTURES)}.",
+        required=True,
+        read_back=_attr("architecture"),
+        ignore_case=True,
+    ),
+    Field(
+        "min_disk",
+        Change.EDIT,
+        _whole(1),
+        "Minimum instance disk in GB (whole number >= 1).",
+        default=1,
+        read_back=_attr("min_disk"),
+    ),
+    Field(
+        "min_ram",
+        Change.EDIT,
+        _whole(1),
+        "Minimum instance RAM in GB (whole number >= 1).",
+        default=1,
+        read_back=_attr("min_ram"),
+    ),
+    Field(
+        "protected",
+        Change.EDIT,
+        _bool,
+        "Blocks deletion while true (also blocks `pulumi destroy`).",
+        default=False,
+        form=_on_off,
+        read_back=_attr("protected"),
+    ),
+    Field(
+        "pricelist",
+        Change.REPLACE,
+        _digits,
+        "Id of the image tariff (price list).",
+        default="6854",
+        read_back=_attr("pricelist"),
+    ),
+    Field(
+        "order_period",
+        Change.REPLACE,
+        _whole(allowed=ORDER_PERIODS),
+        "Billing period; images are billed daily, which the API calls -50.",
+        default=-50,
+        read_back=_attr("order_period"),
+    ),
+    Field(
+        "create_timeout",
+        Change.LOCAL,
+        _whole(1),
+        "Seconds to wait for a new image to become Active before it is deleted and the create fails.",
+        default=1800,
+    ),
+    Field(
+        "adopt_image_id",
+        Change.LOCAL,
+        _digits,
+        "Id of an existing image to take over instead of ordering a new one.",
+    ),
+)
+
+BY_NAME: Mapping[str, Field] = {f.name: f for f in INPUTS}
+
+# Outputs read from the API, beside the inputs (`image_id` is the Pulumi id too).
+OUTPUTS: Mapping[str, Callable[[ImageRecord], Any]] = {
+    "image_id": _attr("id"),
+    "status": _attr("status"),
+    "image_size": _attr("image_size"),
+    "cost": _attr("cost"),
+    "visibility": _attr("visibility"),
+    "fleio_id": _attr("fleio_id"),
+    "created": _attr("created"),
+}
+
+# Form fields of an order that are not inputs: fixed by the help page.
+ORDER_CONSTANTS: Mapping[str, str] = {"image_type": "image", "skipbasket": "on"}
+
+
+def to_form(values: Mapping[str, Any], names: Optional[list[str]] = None) -> dict[str, str]:
+    """Form fields for the named (default: all API) inputs present in `values`."""
+    form: dict[str, str] = {}
+    for f in INPUTS:
+        if f.form_key is None or (names is not None and f.name not in names):
+            continue
+        value = values.get(f.name)
+        if value is None:
+            continue
+        form[f.form_key] = f.form(value)
+    return form
