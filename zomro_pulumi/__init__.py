@@ -1,24 +1,52 @@
 """Manage Zomro Cloud VPS images as code with Pulumi.
 
-import zomro_pulumi as zomro
-img = zomro.Image("ubuntu-24", image_name="Ubuntu24", region="Netherlands-2", ...)
+    import zomro_pulumi as zomro
+    img = zomro.Image("ubuntu-24", image_name="Ubuntu24", region="Netherlands-2", ...)
+
+Names are imported on first use, so `python -m zomro_pulumi.emulator` does not
+pay for (or depend on) the Pulumi SDK.
 """
 
-from .client import ZomroClient
-from .errors import (
-    ApiError,
-    AuthError,
-    BusyError,
-    ConfigError,
-    InvalidRequestError,
-    NotFoundError,
-    TransportError,
-    UncertainOrderError,
-    ZomroError,
-)
-from .model import ImageRecord
-from .provider import ImageProvider, ProviderSettings
-from .resource import Image, ImageArgs, get_images
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import ZomroClient
+    from .errors import (
+        ApiError,
+        AuthError,
+        BusyError,
+        ConfigError,
+        InvalidRequestError,
+        NotFoundError,
+        TransportError,
+        UncertainOrderError,
+        ZomroError,
+    )
+    from .model import ImageRecord
+    from .provider import ImageProvider, ProviderSettings
+    from .resource import Image, ImageArgs, get_images
+
+_EXPORTS = {
+    "ZomroClient": "client",
+    "ApiError": "errors",
+    "AuthError": "errors",
+    "BusyError": "errors",
+    "ConfigError": "errors",
+    "InvalidRequestError": "errors",
+    "NotFoundError": "errors",
+    "TransportError": "errors",
+    "UncertainOrderError": "errors",
+    "ZomroError": "errors",
+    "ImageRecord": "model",
+    "ImageProvider": "provider",
+    "ProviderSettings": "provider",
+    "Image": "resource",
+    "ImageArgs": "resource",
+    "get_images": "resource",
+}
 
 __all__ = [
     "ApiError",
@@ -38,5 +66,17 @@ __all__ = [
     "ZomroError",
     "get_images",
 ]
-
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zomro_pulumi' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

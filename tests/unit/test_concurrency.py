@@ -88,3 +88,15 @@ def test_never_lowers_below_stock() -> None:
     assert _concurrency.raise_worker_limit(1, pools=[pool]) == 4
     assert pool._max_workers == 4
     pool.shutdown()
+
+
+def test_public_names_resolve_and_the_emulator_needs_no_pulumi() -> None:
+    import subprocess
+
+    import zomro_pulumi
+
+    for name in zomro_pulumi.__all__:
+        assert getattr(zomro_pulumi, name) is not None
+    code = "import sys, zomro_pulumi.emulator; print('pulumi' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

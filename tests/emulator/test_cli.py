@@ -1,0 +1,106 @@
+"""``python -m zomro_pulumi.emulator``: start, first line, serve, terminate."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from zomro_pulumi.emulator.__main__ import build_parser, config_from_args, main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def read_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    """One stdout line, failing instead of hanging if the process says nothing."""
+    box: list[str] = []
+    reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()))  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    assert box, "the emulator printed nothing"
+    return box[0]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_starts_serves_and_stops(sig: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zomro_pulumi.emulator", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = read_line(proc)
+        match = re.fullmatch(
+            r"Zomro API emulator listening on (http://127\.0\.0\.1:(\d+)/)\n", first
+        )
+        assert match, first
+        url, port = match.group(1), int(match.group(2))
+        assert port != 0
+        second = read_line(proc)
+        assert "demo / demo" in second
+        assert f"{url}_emulator/" in second
+        resp = requests.post(
+            url, data={"func": "auth", "username": "demo", "password": "demo", "out": "json"}
+        )
+        token = resp.json()["doc"]["auth"]["$id"]
+        assert requests.get(url + "_emulator/health", timeout=5).json() == {"ok": True}
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert token not in out + err
+        assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_cli_flags_map_to_config(tmp_path) -> None:
+    args = build_parser().parse_args(
+        [
+            "--host", "127.0.0.2", "--port", "0",
+            "--account", "alice:pw", "--account", "bob:x:y", "--no-demo-account",
+            "--activation-delay", "0.5", "--delete-delay", "2", "--session-idle", "60",
+            "--no-order-returns-id", "--no-single-elem-object",
+            "--default-page-size", "10", "--max-page-size", "20",
+            "--kill-name", "^bad", "--kill-status", "Error", "--stuck-name", "stuck",
+            "--transient-rate", "0.25", "--transient-kinds", "5xx,drop",
+            "--latency-ms", "15", "--seed", "9", "--state-file", str(tmp_path / "s.json"),
+            "--regions", "A,B", "--pricelists", "1,2", "--log-requests",
+        ]
+    )  # fmt: skip
+    cfg = config_from_args(args)
+    assert (cfg.host, cfg.port) == ("127.0.0.2", 0)
+    assert cfg.accounts == {"alice": "pw", "bob": "x:y"}
+    assert cfg.demo_account is False
+    assert (cfg.activation_delay, cfg.delete_delay, cfg.session_idle) == (0.5, 2.0, 60.0)
+    assert cfg.order_returns_id is False
+    assert cfg.single_elem_object is False
+    assert (cfg.default_page_size, cfg.max_page_size) == (10, 20)
+    assert (cfg.kill_name, cfg.kill_status, cfg.stuck_name) == ("^bad", "Error", "stuck")
+    assert (cfg.transient_rate, cfg.transient_kinds) == (0.25, ("5xx", "drop"))
+    assert (cfg.latency_ms, cfg.seed) == (15, 9)
+    assert cfg.state_file == str(tmp_path / "s.json")
+    assert (cfg.regions, cfg.pricelists) == (("A", "B"), ("1", "2"))
+    assert cfg.log_requests is True
+    defaults = config_from_args(build_parser().parse_args([]))
+    assert (defaults.port, defaults.activation_delay, defaults.pricelists) == (8765, 3.0, ("6854",))
+    assert defaults.order_returns_id and defaults.single_elem_object and defaults.demo_account
+
+
+def test_cli_rejects_bad_settings(capsys) -> None:
+    assert main(["--port", "0", "--transient-kinds", "boom"]) == 2
+    assert "boom" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--account", "nopassword"])

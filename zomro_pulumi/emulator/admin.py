@@ -1,0 +1,319 @@
+"""The emulator's own JSON control API under ``/_emulator/`` (no auth, never faulted).
+
+Tests use it to look behind the API: count requests, read the (credential-masked)
+request log, create or change images out of band, expire sessions and switch
+faults at run time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import random
+from typing import Any, Callable, Optional
+
+from werkzeug.wrappers import Request, Response
+
+from .api import ApiError, check_field
+from .config import ConfigError, coerce_setting, runtime_settings
+from .state import ACTIVE, EmulatorState, Image, now
+
+#: Endpoints, for the index page and the docs.
+ENDPOINTS = (
+    "GET    /_emulator/health",
+    "GET    /_emulator/stats",
+    "POST   /_emulator/stats/reset",
+    "GET    /_emulator/requests[?since=SEQ]",
+    "GET    /_emulator/images",
+    "POST   /_emulator/images",
+    "GET    /_emulator/images/<id>",
+    "PATCH  /_emulator/images/<id>",
+    "DELETE /_emulator/images/<id>",
+    "POST   /_emulator/sessions/expire",
+    "GET    /_emulator/faults",
+    "POST   /_emulator/faults",
+    "POST   /_emulator/reset",
+)
+
+#: Keys ``POST /_emulator/images`` accepts besides the order fields.
+_ORDER_FIELDS = (
+    "image_name",
+    "region",
+    "url",
+    "disk_format",
+    "os_distro",
+    "os_version",
+    "architecture",
+    "min_disk",
+    "min_ram",
+    "protected",
+    "pricelist",
+    "order_period",
+)
+_EXTRA_FIELDS = ("status", "account", "image_size", "fleio_id")
+
+
+class AdminError(Exception):
+    """An admin request the emulator refuses (answered as JSON with this status)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """A JSON answer."""
+    return Response(json.dumps(data, indent=1), status=status, mimetype="application/json")
+
+
+def _iso(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc).isoformat()
+
+
+def image_json(image: Image) -> dict[str, Any]:
+    """An image as plain JSON (ids as strings, like the API's)."""
+    return {
+        "id": str(image.id),
+        "account": image.owner,
+        "image_name": image.image_name,
+        "region": image.region,
+        "url": image.url,
+        "disk_format": image.disk_format,
+        "os_distro": image.os_distro,
+        "os_version": image.os_version,
+        "architecture": image.architecture,
+        "min_disk": image.min_disk,
+        "min_ram": image.min_ram,
+        "protected": image.protected,
+        "pricelist": image.pricelist,
+        "order_period": image.order_period,
+        "status": image.status,
+        "image_size": image.image_size,
+        "fleio_id": image.fleio_id,
+        "created": _iso(image.created),
+        "updated": _iso(image.updated),
+    }
+
+
+def _form_value(field: str, value: Any) -> str:
+    """A JSON value as the order form would carry it (bools as on/off)."""
+    if field == "protected" and isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise AdminError(400, f"{field}: a string or integer is expected")
+    return str(value)
+
+
+class Admin:
+    """Routes ``/_emulator/...`` requests."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+
+    def handle(self, request: Request, subpath: str) -> Response:
+        """Answer one admin request; ``subpath`` is the path after ``/_emulator/``."""
+        parts = [p for p in subpath.split("/") if p]
+        routes: dict[tuple[str, ...], dict[str, Callable[..., Any]]] = {
+            (): {"GET": self._index},
+            ("health",): {"GET": lambda: {"ok": True}},
+            ("stats",): {"GET": self._stats},
+            ("stats", "reset"): {"POST": self._reset_stats},
+            ("requests",): {"GET": lambda: self._requests(request)},
+            ("images",): {"GET": self._images, "POST": lambda: self._create(request)},
+            ("sessions", "expire"): {"POST": self._expire},
+            ("faults",): {"GET": self._faults, "POST": lambda: self._set_faults(request)},
+            ("reset",): {"POST": self._reset},
+        }
+        try:
+            if len(parts) == 2 and parts[0] == "images":
+                methods: dict[str, Callable[..., Any]] = {
+                    "GET": lambda: self._image(parts[1]),
+                    "PATCH": lambda: self._patch(parts[1], request),
+                    "DELETE": lambda: self._delete(parts[1]),
+                }
+            elif tuple(parts) in routes:
+                methods = routes[tuple(parts)]
+            else:
+                raise AdminError(404, f"no such emulator endpoint: /_emulator/{subpath}")
+            if request.method not in methods:
+                raise AdminError(405, f"use {' or '.join(methods)}")
+            result = methods[request.method]()
+        except AdminError as exc:
+            return json_response({"error": exc.message}, exc.status)
+        return json_response(result)
+
+    @staticmethod
+    def _body(request: Request) -> dict[str, Any]:
+        try:
+            data = json.loads(request.get_data(as_text=True) or "{}")
+        except ValueError as exc:
+            raise AdminError(400, f"the body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise AdminError(400, "the body must be a JSON object")
+        return data
+
+    def _index(self) -> dict[str, Any]:
+        return {"endpoints": list(ENDPOINTS)}
+
+    def _stats(self) -> dict[str, Any]:
+        with self.state.lock:
+            return {
+                "counts": dict(self.state.counts),
+                "total": sum(self.state.counts.values()),
+                "mutating": self.state.mutating,
+            }
+
+    def _reset_stats(self) -> dict[str, Any]:
+        with self.state.lock:
+            self.state.reset_stats()
+        return {"ok": True}
+
+    def _requests(self, request: Request) -> list[dict[str, Any]]:
+        since_raw = request.args.get("since", "0")
+        if not since_raw.isdigit():
+            raise AdminError(400, "since must be a request sequence number")
+        since = int(since_raw)
+        with self.state.lock:
+            return [dict(e) for e in self.state.request_log if e["seq"] > since]
+
+    def _images(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            self.state.refresh(now())
+            return [image_json(img) for img in sorted(self.state.images.values(), key=_id)]
+
+    def _find(self, image_id: str) -> Image:
+        image = self.state.images.get(int(image_id)) if image_id.isdigit() else None
+        if image is None:
+            raise AdminError(404, f"no image {image_id}")
+        return image
+
+    def _image(self, image_id: str) -> dict[str, Any]:
+        with self.state.lock:
+            self.state.refresh(now())
+            return image_json(self._find(image_id))
+
+    def _check(self, field: str, value: Any) -> Any:
+        """Check an admin value the same way the API checks the order form."""
+        cfg = self.state.config
+        if field == "status":
+            if not isinstance(value, str) or not value.strip():
+                raise AdminError(400, "status must be a non-empty string")
+            return value.strip()
+        if field == "account":
+            if value not in cfg.all_accounts():
+                raise AdminError(400, f"no account {value!r}")
+            return value
+        if field == "image_size":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise AdminError(400, "image_size must be a non-negative integer")
+            return value
+        if field == "fleio_id":
+            if not isinstance(value, str) or not value:
+                raise AdminError(400, "fleio_id must be a non-empty string")
+            return value
+        raw = _form_value(field, value)
+        if raw == "" and field != "os_version":
+            raise AdminError(400, f"{field} must not be empty")
+        try:
+            return check_field(field, raw, cfg)
+        except ApiError as exc:
+            raise AdminError(400, exc.msg) from exc
+
+    def _checked(self, body: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(body) - set(_ORDER_FIELDS) - set(_EXTRA_FIELDS))
+        if unknown:
+            raise AdminError(400, f"unknown image fields: {', '.join(unknown)}")
+        return {field: self._check(field, value) for field, value in body.items()}
+
+    def _create(self, request: Request) -> dict[str, Any]:
+        body = self._body(request)
+        with self.state.lock:
+            cfg = self.state.config
+            accounts = sorted(cfg.all_accounts())
+            defaults: dict[str, Any] = {
+                "image_name": "image",
+                "region": cfg.regions[0] if cfg.regions else "Netherlands-2",
+                "url": "https://releases.ubuntu.com/24.04/ubuntu-24.04-live-server-amd64.iso",
+                "disk_format": "iso",
+                "os_distro": "ubuntu",
+                "os_version": "",
+                "architecture": "x86_64",
+                "min_disk": 1,
+                "min_ram": 1,
+                "protected": False,
+                "pricelist": cfg.pricelists[0],
+                "order_period": "-50",
+                "account": "demo" if "demo" in accounts else accounts[0],
+            }
+            fields = {**defaults, **self._checked(body)}
+            stamp = now()
+            image = self.state.new_image(fields["account"], fields, stamp)
+            self._apply_extra(image, fields, stamp, default_status=ACTIVE)
+            self.state.save()
+            return {"id": str(image.id)}
+
+    def _apply_extra(
+        self, image: Image, fields: dict[str, Any], stamp: float, default_status: Optional[str]
+    ) -> None:
+        if "account" in fields:
+            image.owner = fields["account"]
+        if "image_size" in fields:
+            image.image_size = fields["image_size"]
+        if "fleio_id" in fields:
+            image.fleio_id = fields["fleio_id"]
+        status = fields.get("status", default_status)
+        if status is not None:
+            self.state.set_status(image, status, stamp)
+
+    def _patch(self, image_id: str, request: Request) -> dict[str, Any]:
+        body = self._body(request)
+        with self.state.lock:
+            stamp = now()
+            self.state.refresh(stamp)
+            image = self._find(image_id)
+            fields = self._checked(body)
+            for field in _ORDER_FIELDS:
+                if field in fields:
+                    setattr(image, field, fields[field])
+            self._apply_extra(image, fields, stamp, default_status=None)
+            image.updated = stamp
+            self.state.save()
+            return image_json(image)
+
+    def _delete(self, image_id: str) -> dict[str, Any]:
+        with self.state.lock:
+            image = self._find(image_id)
+            del self.state.images[image.id]
+            self.state.save()
+        return {"ok": True}
+
+    def _expire(self) -> dict[str, Any]:
+        with self.state.lock:
+            return {"ok": True, "expired": self.state.expire_sessions()}
+
+    def _faults(self) -> dict[str, Any]:
+        with self.state.lock:
+            return runtime_settings(self.state.config)
+
+    def _set_faults(self, request: Request) -> dict[str, Any]:
+        body = self._body(request)
+        try:
+            values = {name: coerce_setting(name, value) for name, value in body.items()}
+        except ConfigError as exc:
+            raise AdminError(400, str(exc)) from exc
+        with self.state.lock:
+            for name, value in values.items():
+                setattr(self.state.config, name, value)
+            if "seed" in values:
+                self.state.rng = random.Random(values["seed"])
+            return runtime_settings(self.state.config)
+
+    def _reset(self) -> dict[str, Any]:
+        with self.state.lock:
+            self.state.reset()
+        return {"ok": True}
+
+
+def _id(image: Image) -> int:
+    return image.id

@@ -1,0 +1,508 @@
+"""The Zomro (BILLmanager) API functions and the JSON envelopes they answer with.
+
+Input is a plain ``dict`` of form fields (the server parses multipart and
+url-encoded bodies with werkzeug); output is the ``{"doc": ...}`` document with
+every scalar wrapped as ``{"$": "..."}``, errors included (HTTP 200).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from .config import EmulatorConfig
+from .state import ACTIVE, DELETING, SAVING, EmulatorState, Image
+
+DISK_FORMATS = ("iso", "ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi")
+ARCHITECTURES = ("x86_64", "i686", "ia64")
+ORDER_PERIOD = "-50"
+MAX_NAME_LENGTH = 255
+
+#: Order fields in the order the help page lists them (first failure is reported).
+ORDER_REQUIRED = (
+    "image_type",
+    "skipbasket",
+    "image_name",
+    "region",
+    "min_disk",
+    "min_ram",
+    "disk_format",
+    "os_distro",
+    "architecture",
+    "url",
+    "protected",
+    "pricelist",
+    "order_period",
+)
+#: Fields ``image.edit`` with ``sok`` changes; ``os_version`` may be emptied.
+EDITABLE = (
+    "image_name",
+    "min_disk",
+    "min_ram",
+    "os_distro",
+    "os_version",
+    "architecture",
+    "protected",
+)
+#: Functions that change something when confirmed (counted as "mutating").
+ORDER_FUNC = "v2.image.order.param"
+MUTATING_FUNCS = (ORDER_FUNC, "image.delete")
+
+
+class ApiError(Exception):
+    """A BILLmanager error answer: ``doc.error`` with ``$type``/``$object``/``msg``."""
+
+    def __init__(
+        self, type_: str, obj: str, msg: str, params: Optional[dict[str, str]] = None
+    ) -> None:
+        super().__init__(msg)
+        self.type = type_
+        self.object = obj
+        self.msg = msg
+        self.params = params or {}
+
+    def envelope(self, func: str) -> dict[str, Any]:
+        """The error as an answer document."""
+        error: dict[str, Any] = {"$type": self.type, "$object": self.object, "msg": w(self.msg)}
+        if self.params:
+            error["param"] = [{"$name": k, "$": v} for k, v in self.params.items()]
+        return envelope(func, {"error": error})
+
+    @property
+    def outcome(self) -> str:
+        """How the request log names this error."""
+        return f"error:{self.type}/{self.object}"
+
+
+def missed(field: str) -> ApiError:
+    """A required field is absent or empty."""
+    return ApiError("missed", field, f"Field '{field}' is required", {"object": field})
+
+
+def bad_value(field: str, value: str, why: str = "") -> ApiError:
+    """A field has a value the API does not accept."""
+    msg = f"The value '{value}' of field '{field}' is invalid"
+    return ApiError(
+        "value", field, f"{msg}: {why}" if why else msg, {"object": field, "value": value}
+    )
+
+
+def running_operation() -> ApiError:
+    """Another operation (upload, deletion) is still running on the image."""
+    return ApiError(
+        "value",
+        "runningoperation",
+        "Another operation is running on this object, try again later",
+    )
+
+
+def access_denied() -> ApiError:
+    """No valid session token or authinfo."""
+    return ApiError("access", "", "Access denied: not logged in or the session has expired")
+
+
+def is_mutating(func: str, form: Mapping[str, str]) -> bool:
+    """Whether the request would change something (order, confirmed edit, delete)."""
+    return func in MUTATING_FUNCS or (func == "image.edit" and bool(form.get("sok")))
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+def w(value: object) -> dict[str, str]:
+    """Wrap a scalar the BILLmanager way; an empty value is ``{}``."""
+    text = str(value)
+    return {"$": text} if text != "" else {}
+
+
+def envelope(func: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The ``{"doc": ...}`` around an answer, with BILLmanager's doc attributes."""
+    doc: dict[str, Any] = {"$lang": "en", "$func": func, "$binary": "/billmgr"}
+    doc.update(body)
+    return {"doc": doc}
+
+
+def _local(ts: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ts)
+
+
+def display_distro(os_distro: str) -> str:
+    """The list shows the distro capitalised (ordered ``ubuntu``, listed ``Ubuntu``)."""
+    return os_distro[:1].upper() + os_distro[1:]
+
+
+def _item_status(status: str) -> tuple[dict[str, str], str, bool]:
+    """``item_status`` wrapping, the matching numeric status, and whether it failed."""
+    if status == ACTIVE:
+        return {"$color": "green", "$orig": "2", "$": "Active"}, "2", False
+    if status in (SAVING, DELETING):
+        return {"$color": "orange", "$orig": "5", "$": "Processing"}, "5", False
+    # A failed upload: the billing item stays "processing" with a module error.
+    return {"$color": "red", "$orig": "5", "$": "Processing"}, "5", True
+
+
+def _on_off(flag: bool) -> dict[str, str]:
+    return {"$": "on" if flag else "off"}
+
+
+def render_elem(image: Image, subaccount: str, now: float) -> dict[str, Any]:
+    """One ``doc.elem`` item, with every key of the help page's example element."""
+    status = image.status
+    item_status, status_code, failed = _item_status(status)
+    created = _local(image.created)
+    date = created.strftime("%Y-%m-%d")
+    clock = created.strftime("%H:%M:%S")
+    expire = (_local(now) + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+    off = {"$": "off"}
+    return {
+        "abusesuspend": off,
+        "architecture": w(image.architecture),
+        "archived": off,
+        "autosuspend": off,
+        "billdaily": {"$": "on"},
+        "billhourly": off,
+        "change_pl": {"$": "0"},
+        "change_pricelist": off,
+        "changepolicy": {"$": "2"},
+        "cost": {"$": "0.00 EUR / Day"},
+        "costperiod": w(image.order_period),
+        "createdate": [{"$": date}, {"$": date}],
+        "currency_id": {"$": "153"},
+        "currency_str": {"$": "EUR"},
+        "description": {},
+        "disk_format": w(image.disk_format),
+        "employeesuspend": off,
+        "expiredate": {"$": "Daily charges"},
+        "fleio_id": w(image.fleio_id),
+        "fleio_status": w(status),
+        "has_ip_pricelist": off,
+        "hypervisor_type": {"$": "Any hypervisor"},
+        "i_expiretime": {"$": clock},
+        "i_opentime": {"$": clock},
+        "id": w(image.id),
+        "image_name": w(image.image_name),
+        "image_size": w(image.image_size if status == ACTIVE else 0),
+        "image_type": {"$": "Image"},
+        "intname": [{"$": "image"}, {"$": "image"}],
+        "it_accurate_billing": {"$": "no"},
+        "item_cost": {"$": "0.0000"},
+        "item_real_status": {"$": status_code},
+        "item_status": item_status,
+        "itemtype": {"$": "27163"},
+        "min_disk": w(image.min_disk),
+        "min_ram": w(image.min_ram),
+        "module_failed": _on_off(failed),
+        "module_upload_doc": off,
+        "name": w(f"Image #{image.id}"),
+        "no_instruction": {"$": "on"},
+        "order_disabled": off,
+        "os_distro": w(display_distro(image.os_distro)),
+        "os_version": w(image.os_version),
+        "period": w(image.order_period),
+        "pmmodule": {"$": "pmimagemodule"},
+        "price_on_request": off,
+        "pricelist": {"$": "Image"},
+        "pricelist_id": w(image.pricelist),
+        "processingmodule_failed": _on_off(failed),
+        "processingnode": {},
+        "protected": {"$orig": "on", "$": "Enable"}
+        if image.protected
+        else {"$orig": "off", "$": "Disable"},
+        "real_expiredate": {"$": expire},
+        "region": w(image.region),
+        "scheduledclose": off,
+        "show_changepassword": off,
+        "show_domain_validation_button": off,
+        "show_hardreboot": off,
+        "show_movetovdc": off,
+        "show_reboot": {"$": "on"},
+        "show_supportpassword": off,
+        "show_vdc_loadbalancer": off,
+        "show_vdc_network": off,
+        "show_vdc_router": off,
+        "show_vdc_vm": off,
+        "show_vdc_volume": off,
+        "show_webconsole": off,
+        "specialstatus": {"$": "0"},
+        "stat_enabled": {"$": "on"},
+        "status": {"$": status_code},
+        "subaccount": w(subaccount),
+        "sync_feature": off,
+        "transition": off,
+        "visibility": {"$": "Private"},
+    }
+
+
+def render_edit_view(image: Image) -> dict[str, Any]:
+    """``image.edit`` without ``sok``: the image's current raw fields, wrapped."""
+    stamp = "%Y-%m-%d %H:%M:%S"
+    status = image.status
+    return {
+        "elid": w(image.id),
+        "image_name": w(image.image_name),
+        "fleio_status": w(status),
+        "region": w(image.region),
+        "image_size": w(image.image_size if status == ACTIVE else 0),
+        "min_ram": w(image.min_ram),
+        "min_disk": w(image.min_disk),
+        "disk_format": w(image.disk_format),
+        "os_distro": w(image.os_distro),
+        "os_version": w(image.os_version),
+        "architecture": w(image.architecture),
+        "protected": w("on" if image.protected else "off"),
+        "url": w(image.url),
+        "fleio_id": w(image.fleio_id),
+        "created": w(_local(image.created).strftime(stamp)),
+        "updated": w(_local(image.updated).strftime(stamp)),
+    }
+
+
+# --- validation -----------------------------------------------------------------------
+
+
+def _positive_int(field: str, raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or int(raw) <= 0:
+        raise bad_value(field, raw, "a positive integer is expected")
+    return int(raw)
+
+
+def _one_of(field: str, raw: str, allowed: tuple[str, ...]) -> str:
+    if raw not in allowed:
+        raise bad_value(field, raw, "expected one of " + ", ".join(allowed))
+    return raw
+
+
+def _text(field: str, raw: str) -> str:
+    if not raw.strip() or len(raw) > MAX_NAME_LENGTH:
+        raise bad_value(field, raw, f"1 to {MAX_NAME_LENGTH} characters, not only blanks")
+    return raw
+
+
+def check_field(field: str, raw: str, cfg: EmulatorConfig) -> Any:
+    """Check one non-empty form value; returns it as stored (int, bool or str)."""
+    if field == "image_type":
+        return _one_of(field, raw, ("image",))
+    if field == "skipbasket":
+        return _one_of(field, raw, ("on",))
+    if field in ("image_name", "os_distro"):
+        return _text(field, raw)
+    if field == "os_version":
+        if len(raw) > MAX_NAME_LENGTH:
+            raise bad_value(field, raw, "too long")
+        return raw
+    if field == "region":
+        if cfg.regions:
+            return _one_of(field, raw, cfg.regions)
+        return _text(field, raw)
+    if field in ("min_disk", "min_ram"):
+        return _positive_int(field, raw)
+    if field == "disk_format":
+        return _one_of(field, raw, DISK_FORMATS)
+    if field == "architecture":
+        return _one_of(field, raw, ARCHITECTURES)
+    if field == "url":
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in raw:
+            raise bad_value(field, raw, "a direct http(s) link is expected")
+        return raw
+    if field == "protected":
+        return _one_of(field, raw, ("on", "off")) == "on"
+    if field == "pricelist":
+        return _one_of(field, raw, cfg.pricelists)
+    if field == "order_period":
+        return _one_of(field, raw, (ORDER_PERIOD,))
+    raise bad_value(field, raw, "unknown field")
+
+
+# --- the functions --------------------------------------------------------------------
+
+
+@dataclass
+class ApiResult:
+    """An answer document and how the request log names its outcome."""
+
+    doc: dict[str, Any]
+    outcome: str
+
+
+Handler = Callable[[str, Mapping[str, str], float], dict[str, Any]]
+
+
+class Api:
+    """Answers API requests against an ``EmulatorState``."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.funcs: dict[str, Handler] = {
+            ORDER_FUNC: self._order,
+            "image": self._list,
+            "image.edit": self._edit,
+            "image.delete": self._delete,
+        }
+
+    def handle(self, form: Mapping[str, str], now: float) -> ApiResult:
+        """Answer one request (takes the state lock)."""
+        func = form.get("func", "")
+        try:
+            with self.state.lock:
+                body = self._dispatch(func, form, now)
+        except ApiError as exc:
+            return ApiResult(exc.envelope(func), exc.outcome)
+        return ApiResult(envelope(func, body), "ok")
+
+    def _dispatch(self, func: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
+        out = form.get("out", "")
+        if not out:
+            raise missed("out")
+        if out != "json":
+            raise bad_value("out", out, "the emulator only answers out=json")
+        if func == "auth":
+            return self._auth(form, now)
+        user = self._authenticate(form, now)
+        if not func:
+            raise missed("func")
+        handler = self.funcs.get(func)
+        if handler is None:
+            raise ApiError("missed", "func", f"Function '{func}' not found", {"object": func})
+        self.state.refresh(now)
+        return handler(user, form, now)
+
+    # auth
+
+    def _auth(self, form: Mapping[str, str], now: float) -> dict[str, Any]:
+        token = self.state.login(form.get("username", ""), form.get("password", ""), now)
+        if token is None:
+            raise ApiError("auth", "badpassword", "Invalid username or password")
+        return {"auth": {"$id": token, "$": token}}
+
+    def _authenticate(self, form: Mapping[str, str], now: float) -> str:
+        token = form.get("auth", "")
+        if token:
+            user = self.state.session_user(token, now)
+            if user is not None:
+                return user
+        authinfo = form.get("authinfo", "")
+        if authinfo and ":" in authinfo:
+            name, password = authinfo.split(":", 1)
+            if self.state.check_password(name, password):
+                return name
+        raise access_denied()
+
+    # helpers
+
+    def _image(self, user: str, form: Mapping[str, str]) -> Image:
+        elid = form.get("elid", "")
+        if not elid:
+            raise missed("elid")
+        image = self.state.visible_image(user, elid)
+        if image is None:
+            raise ApiError("missed", "elid", f"Image '{elid}' not found", {"value": elid})
+        return image
+
+    # functions
+
+    def _order(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
+        cfg = self.state.config
+        if not form.get("sok"):
+            raise missed("sok")
+        fields: dict[str, Any] = {}
+        for field in ORDER_REQUIRED:
+            raw = form.get(field, "")
+            if raw == "":
+                raise missed(field)
+            fields[field] = check_field(field, raw, cfg)
+        fields["os_version"] = check_field("os_version", form.get("os_version", ""), cfg)
+        image = self.state.new_image(user, fields, now)
+        self.state.save()
+        body: dict[str, Any] = {"ok": {}}
+        if cfg.order_returns_id:
+            body["id"] = w(image.id)
+        return body
+
+    def _list(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
+        cfg = self.state.config
+        images = [img for img in self.state.images.values() if img.owner == user]
+        images = _sorted(images, form.get("p_col", ""))
+        p_num = _page_param("p_num", form.get("p_num", ""), 1)
+        size = _page_param("p_cnt", form.get("p_cnt", ""), cfg.default_page_size)
+        if size == 0:
+            size = len(images)
+        if cfg.max_page_size:
+            size = min(size, cfg.max_page_size)
+        size = max(size, 1)
+        page = images[(p_num - 1) * size : p_num * size]
+        subaccount = self.state.subaccount(user)
+        elems = [render_elem(img, subaccount, now) for img in page]
+        body: dict[str, Any] = {"p_cnt": w(size), "p_elems": w(len(images)), "p_num": w(p_num)}
+        if len(elems) == 1 and cfg.single_elem_object:
+            body["elem"] = elems[0]
+        elif elems:
+            body["elem"] = elems
+        return body
+
+    def _edit(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
+        image = self._image(user, form)
+        if not form.get("sok"):
+            return render_edit_view(image)
+        if image.busy:
+            raise running_operation()
+        changes: dict[str, Any] = {}
+        for field in EDITABLE:
+            if field not in form:
+                continue
+            raw = form[field]
+            if raw == "" and field != "os_version":
+                raise missed(field)
+            changes[field] = check_field(field, raw, self.state.config)
+        # url, region, disk_format, pricelist, image_type: read-only in the
+        # panel's edit form, so (like BILLmanager) they are silently ignored.
+        for field, value in changes.items():
+            setattr(image, field, value)
+        image.updated = now
+        self.state.save()
+        return {"ok": {}}
+
+    def _delete(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
+        image = self._image(user, form)
+        if image.deleting_since is not None:
+            raise running_operation()
+        if image.protected:
+            raise ApiError(
+                "value",
+                "protected",
+                "Deletion is blocked while the image is protected: set protected=off first",
+                {"object": "protected", "value": "on"},
+            )
+        image.deleting_since = now
+        image.updated = now
+        self.state.save()
+        return {"ok": {}}
+
+
+def _page_param(field: str, raw: str, default: int) -> int:
+    if raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or int(raw) <= 0:
+        raise bad_value(field, raw, "a positive integer is expected")
+    return int(raw)
+
+
+_NUMERIC_COLUMNS = ("id", "min_disk", "min_ram", "image_size")
+
+
+def _sorted(images: list[Image], p_col: str) -> list[Image]:
+    """Sort by ``p_col`` (``+id``, ``-id``, or another field); default by id."""
+    # An unencoded "+" in a url-encoded body arrives as a blank: treat it as "+".
+    reverse = p_col.strip().startswith("-")
+    column = p_col.lstrip("+- ").strip() or "id"
+    if column not in Image.__dataclass_fields__:
+        column = "id"
+
+    def key(img: Image) -> Any:
+        value = getattr(img, column)
+        return (value if column in _NUMERIC_COLUMNS else str(value).lower(), img.id)
+
+    return sorted(images, key=key, reverse=reverse)
