@@ -1,0 +1,31 @@
+# make demo   — set up and run `pulumi up` against the offline Zomro API emulator
+# make test   — the whole test suite (unit, emulator, end-to-end with the real CLI)
+.PHONY: demo test setup pulumi lint bench bench-quick demo-clean clean
+
+demo:
+	scripts/demo.sh
+
+test:
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+pulumi:
+	scripts/ensure-pulumi.sh
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+bench: setup
+	.venv/bin/python benchmarks/run.py
+
+bench-quick: setup
+	.venv/bin/python benchmarks/run.py --quick
+
+demo-clean:
+	rm -rf .demo Pulumi.demo.yaml
+
+clean: demo-clean
+	rm -rf .venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache
