@@ -78,4 +78,11 @@ def raise_worker_limit(limit: int, *, pools: Optional[list[ThreadPoolExecutor]] 
     for pool in pools:
         if getattr(pool, "_max_workers", 0) < target:
             pool._max_workers = target
+            # A pool adds at most one thread per submit; calls already queued
+            # behind the 4 busy workers would wait for a later submit, so start
+            # the extra threads now (idle ones just wait for work).
+            adjust = getattr(pool, "_adjust_thread_count", None)
+            if callable(adjust):
+                for _ in range(target):
+                    adjust()
     return target

@@ -108,6 +108,11 @@ def _on_off(value: Any) -> str:
     return "on" if value else "off"
 
 
+def _whole_form(value: Any) -> str:
+    # Numbers cross Pulumi's gRPC as floats: send 1, not 1.0.
+    return str(int(value))
+
+
 @dataclasses.dataclass(frozen=True)
 class Field:
     """One input of `zomro.Image`."""
@@ -203,6 +208,7 @@ INPUTS: tuple[Field, ...] = (
         _whole(1),
         "Minimum instance disk in GB (whole number >= 1).",
         default=1,
+        form=_whole_form,
         read_back=_attr("min_disk"),
     ),
     Field(
@@ -211,6 +217,7 @@ INPUTS: tuple[Field, ...] = (
         _whole(1),
         "Minimum instance RAM in GB (whole number >= 1).",
         default=1,
+        form=_whole_form,
         read_back=_attr("min_ram"),
     ),
     Field(
@@ -236,6 +243,7 @@ INPUTS: tuple[Field, ...] = (
         _whole(allowed=ORDER_PERIODS),
         "Billing period; images are billed daily, which the API calls -50.",
         default=-50,
+        form=_whole_form,
         read_back=_attr("order_period"),
     ),
     Field(

@@ -17,7 +17,7 @@ def test_preview_of_a_new_stack_shows_the_create_and_changes_nothing(
     project.declare({"img": UBUNTU})
     result = project.preview()
     assert "zomro:Image" in result.stdout and "create" in result.stdout
-    assert "+ 1 to create" in result.stdout or "1 to create" in result.stdout
+    assert "+ 2 to create" in result.stdout  # the stack and the image
     assert emulator.mutating() == 0
     assert emulator.images() == []
 

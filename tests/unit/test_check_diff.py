@@ -143,3 +143,11 @@ def test_missing_default_in_old_state_is_not_a_change() -> None:
     olds = {k: v for k, v in STATE.items() if k != "min_ram"}
     olds["min_ram"] = 1
     assert diff(olds) == (False, [])
+
+
+def test_numbers_arriving_as_floats_are_sent_as_whole_numbers() -> None:
+    from zomro_pulumi.fields import to_form
+
+    form = to_form({**VALID, "min_disk": 2.0, "min_ram": 1.0, "order_period": -50.0, "protected": True})
+    assert (form["min_disk"], form["min_ram"], form["order_period"], form["protected"]) == ("2", "1", "-50", "on")
+    assert "create_timeout" not in form and "adopt_image_id" not in form

@@ -100,3 +100,32 @@ def test_public_names_resolve_and_the_emulator_needs_no_pulumi() -> None:
     code = "import sys, zomro_pulumi.emulator; print('pulumi' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_calls_already_queued_behind_busy_workers_start_at_once() -> None:
+    pool = futures.ThreadPoolExecutor(max_workers=4)
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def task() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        release.wait(5)
+        with lock:
+            running -= 1
+
+    jobs = [pool.submit(task) for _ in range(10)]  # 4 run, 6 wait in the queue
+    time.sleep(0.1)
+    assert peak == 4
+    _concurrency.raise_worker_limit(16, pools=[pool])  # no further submit follows
+    deadline = time.monotonic() + 5
+    while peak < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    futures.wait(jobs)
+    pool.shutdown()
+    assert peak == 10
