@@ -65,7 +65,7 @@ def wall_ratio(
     }
 
 
-def refresh_and_preview_calls(workdir: Path, bin_dir: str, emu: Emulator) -> dict[str, int]:
+def refresh_and_preview_calls(workdir: Path, bin_dir: str, emu: Emulator) -> dict[str, Any]:
     emu.faults(activation_delay=0.5)
     project = make_project(workdir / "refresh", bin_dir, emu, stack="refresh")
     project.declare(images(50))
@@ -81,7 +81,7 @@ def refresh_and_preview_calls(workdir: Path, bin_dir: str, emu: Emulator) -> dic
         "refresh_calls": int(refresh["total"]),
         "refresh_calls_by_func": refresh["counts"],
         "preview_calls": int(preview["total"]),
-    }  # type: ignore[return-value]
+    }
 
 
 def wait_figures(workdir: Path, bin_dir: str, emu: Emulator, delay: float) -> dict[str, float]:
