@@ -39,14 +39,14 @@ class ImageArgs:
     """One of iso, ami, ari, aki, vhd, vmdk, raw, qcow2, vdi (replaces)."""
     os_distro: Optional[pulumi.Input[str]] = None
     """Operating system name, e.g. `ubuntu` (edited in place)."""
+    os_version: Optional[pulumi.Input[str]] = None
+    """Operating system version, e.g. `24` (edited in place)."""
     architecture: Optional[pulumi.Input[str]] = None
     """One of x86_64, i686, ia64 (edited in place)."""
     min_disk: Optional[pulumi.Input[int]] = None
     """Minimum instance disk in GB; default 1 (edited in place)."""
     min_ram: Optional[pulumi.Input[int]] = None
     """Minimum instance RAM in GB; default 1 (edited in place)."""
-    os_version: Optional[pulumi.Input[str]] = None
-    """Operating system version, e.g. `24` (edited in place)."""
     protected: Optional[pulumi.Input[bool]] = None
     """Block deletion while true; default false (edited in place)."""
     pricelist: Optional[pulumi.Input[str]] = None
