@@ -37,8 +37,18 @@ echo "demo: Zomro API emulator at $url"
 
 pulumi stack select demo >/dev/null 2>&1 || pulumi stack init demo
 pulumi config set zomro:endpoint "$url"
-pulumi config set zomro:username demo
-pulumi config set --secret zomro:password demo
+# Log in to the emulator's demo account (demo / demo) and keep the session token as
+# a secret. (Storing the password "demo" as a secret would make Pulumi mask every
+# "demo" in its output, paths and names included.)
+token=$(.venv/bin/python - "$url" <<'PY'
+import sys, requests
+answer = requests.post(sys.argv[1], data={"func": "auth", "username": "demo", "password": "demo", "out": "json"}, timeout=10).json()
+print(answer["doc"]["auth"]["$id"])
+PY
+)
+pulumi config set --secret zomro:authToken "$token"
+pulumi config rm zomro:username >/dev/null 2>&1 || true
+pulumi config rm zomro:password >/dev/null 2>&1 || true
 
 echo "demo: pulumi preview --diff"
 pulumi preview --diff
