@@ -11,6 +11,7 @@ inside a provider call.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Optional
 
 ACTIVE_STATUSES = frozenset({"active"})
@@ -58,6 +59,14 @@ def to_int(value: Optional[str]) -> Optional[int]:
     except (ValueError, AttributeError):
         return None
     return int(number) if number.is_integer() else None
+
+
+def _date(value: Optional[str]) -> Optional[str]:
+    """The list says `2024-07-24`, the single view `2024-07-24 15:45:12`: keep the date,
+    so both views report the same `created` and a refresh rewrites nothing."""
+    if value and re.match(r"\d{4}-\d{2}-\d{2}", value):
+        return value[:10]
+    return value
 
 
 def to_bool(value: Optional[str]) -> Optional[bool]:
@@ -141,7 +150,7 @@ class ImageRecord:
             cost=text("cost", raw=False),
             visibility=text("visibility"),
             fleio_id=text("fleio_id"),
-            created=text("createdate") or text("created"),
+            created=_date(text("createdate") or text("created")),
         )
 
     def merged(self, other: ImageRecord) -> ImageRecord:

@@ -384,9 +384,9 @@ class ImageProvider(ResourceProvider):
     def _with_listing(self, single: ImageRecord) -> ImageRecord:
         """Add what only the list carries (cost, visibility, dates) to a single view."""
         from_list = next((r for r in self._api().list_images() if r.id == single.id), None)
-        # The list's wording wins, as in `read`: otherwise a refresh would rewrite
-        # outputs such as `created` (a date in the list, a timestamp in the view).
-        return from_list.merged(single) if from_list else single
+        # The view is the fresher of the two (the shared list may be a moment old),
+        # so it wins; the list only fills what the view lacks.
+        return single.merged(from_list) if from_list else single
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh from the shared image list; the single view only for what

@@ -95,3 +95,10 @@ def test_merged_fills_gaps_from_the_other_view() -> None:
     single = ImageRecord(id="1", image_name="b", url="https://x/y.iso")
     merged = listed.merged(single)
     assert (merged.image_name, merged.cost, merged.url) == ("a", "1 EUR", "https://x/y.iso")
+
+
+def test_created_is_the_same_date_in_both_views() -> None:
+    listed = ImageRecord.from_api(HELP_ELEMENT)
+    single = ImageRecord.from_api({"elid": {"$": "5206258"}, "created": {"$": "2024-07-24 15:45:12"}})
+    assert listed is not None and single is not None
+    assert listed.created == single.created == "2024-07-24"

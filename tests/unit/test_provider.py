@@ -216,3 +216,16 @@ def test_adopt_refuses_when_a_replacing_field_differs(api: FakeApi, provider: Im
 def test_adopt_of_a_missing_image(api: FakeApi, provider: ImageProvider) -> None:
     with pytest.raises(ZomroError, match="does not exist"):
         provider.create({**VALID, "adopt_image_id": "123"})
+
+
+def test_a_stale_shared_list_never_overrides_the_fresh_view(api: FakeApi, provider: ImageProvider) -> None:
+    api.lifecycle = ["Saving", "Active"]
+    image_id = api.add_image(image_name="x", fleio_status="Saving")
+    api.views[image_id] = 1
+    client = provider._api()
+    client.list_ttl = 60
+    assert client.list_images()[0].status == "Saving"  # cached by another thread's read
+    view = client.get_image(image_id)  # the image turned Active meanwhile
+    assert view is not None and view.status == "Active"
+    merged = provider._with_listing(view)
+    assert merged.status == "Active" and merged.cost == "0.00 EUR / Day"
