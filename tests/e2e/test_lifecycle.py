@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
 from .conftest import MUTATING, UBUNTU, Emulator, Project
 
 DOCUMENTED_ORDER_FIELDS = {
-    "func", "auth", "out", "sok", "image_type", "skipbasket", "image_name", "region", "min_disk",
-    "min_ram", "disk_format", "os_distro", "os_version", "architecture", "url", "protected",
-    "pricelist", "order_period",
+    "func",
+    "auth",
+    "out",
+    "sok",
+    "image_type",
+    "skipbasket",
+    "image_name",
+    "region",
+    "min_disk",
+    "min_ram",
+    "disk_format",
+    "os_distro",
+    "os_version",
+    "architecture",
+    "url",
+    "protected",
+    "pricelist",
+    "order_period",
 }
 
 
@@ -34,8 +51,17 @@ def test_up_creates_an_active_image_with_exactly_the_documented_fields(
     (order,) = [r for r in emulator.requests() if r["func"] == "v2.image.order.param"]
     assert set(order["form"]) == DOCUMENTED_ORDER_FIELDS
     form = order["form"]
-    assert (form["sok"], form["skipbasket"], form["image_type"], form["out"]) == ("ok", "on", "image", "json")
-    assert (form["image_name"], form["os_distro"], form["order_period"]) == ("Ubuntu24", "ubuntu", "-50")
+    assert (form["sok"], form["skipbasket"], form["image_type"], form["out"]) == (
+        "ok",
+        "on",
+        "image",
+        "json",
+    )
+    assert (form["image_name"], form["os_distro"], form["order_period"]) == (
+        "Ubuntu24",
+        "ubuntu",
+        "-50",
+    )
     (resource,) = project.resources()
     assert resource["id"] == image["id"]
     assert resource["outputs"]["cost"] and resource["outputs"]["fleio_id"] == image["fleio_id"]
@@ -53,15 +79,21 @@ def test_unchanged_preview_and_up_change_nothing(project: Project, emulator: Emu
     assert emulator.counts().get("image.edit", 0) == 0  # not even a view: no reads on up
 
 
-def test_editable_changes_update_in_place_and_keep_the_id(project: Project, emulator: Emulator) -> None:
+def test_editable_changes_update_in_place_and_keep_the_id(
+    project: Project, emulator: Emulator
+) -> None:
     project.declare({"img": UBUNTU})
     project.up()
     (before,) = emulator.images()
     emulator.reset_stats()
-    project.declare({"img": {**UBUNTU, "image_name": "Ubuntu24-renamed", "min_ram": 4, "protected": True}})
+    project.declare(
+        {"img": {**UBUNTU, "image_name": "Ubuntu24-renamed", "min_ram": 4, "protected": True}}
+    )
     preview = project.preview()
     # only the changed inputs: no __provider, no outputs
-    changed = [line.strip() for line in preview.stdout.splitlines() if line.strip().startswith("~ ")]
+    changed = [
+        line.strip() for line in preview.stdout.splitlines() if line.strip().startswith("~ ")
+    ]
     assert any("image_name" in line for line in changed)
     assert "__provider" not in preview.stdout
     for output in ("cost", "fleio_id", "visibility", "image_size"):
@@ -69,8 +101,14 @@ def test_editable_changes_update_in_place_and_keep_the_id(project: Project, emul
     project.up()
     (after,) = emulator.images()
     assert after["id"] == before["id"]
-    assert (after["image_name"], after["min_ram"], after["protected"]) == ("Ubuntu24-renamed", 4, True)
-    edits = [r for r in emulator.requests() if r["func"] == "image.edit" and r["form"].get("sok") == "ok"]
+    assert (after["image_name"], after["min_ram"], after["protected"]) == (
+        "Ubuntu24-renamed",
+        4,
+        True,
+    )
+    edits = [
+        r for r in emulator.requests() if r["func"] == "image.edit" and r["form"].get("sok") == "ok"
+    ]
     assert len(edits) == 1
     assert {"image_name", "min_ram", "protected"} <= set(edits[0]["form"])
     assert emulator.counts().get("v2.image.order.param", 0) == 0
@@ -79,16 +117,27 @@ def test_editable_changes_update_in_place_and_keep_the_id(project: Project, emul
     project.up()
 
 
-def test_replacing_changes_make_a_new_image_and_delete_the_old(project: Project, emulator: Emulator) -> None:
+def test_replacing_changes_make_a_new_image_and_delete_the_old(
+    project: Project, emulator: Emulator
+) -> None:
     project.declare({"img": UBUNTU})
     project.up()
     (first,) = emulator.images()
-    for change in ({"url": "https://example.com/other.iso"}, {"disk_format": "qcow2"}, {"region": "Netherlands-1"}):
-        project.declare({"img": {**UBUNTU, **change}})
+    declared = dict(UBUNTU)
+    for change in (
+        {"url": "https://example.com/other.iso"},
+        {"disk_format": "qcow2"},
+        {"region": "Netherlands-1"},
+    ):
+        declared.update(change)
+        project.declare({"img": declared})
         preview = project.preview()
         prop = next(iter(change))
-        assert "replace" in preview.stdout
-        assert prop in preview.stdout
+        assert "(replace)" in preview.stdout and f"~ {prop}" in preview.stdout
+        # the property that forces the replacement, as the engine reports it
+        steps = json.loads(project.run("preview", "--json").stdout)["steps"]
+        (step,) = [s for s in steps if s["urn"].endswith("::img")]
+        assert (step["op"], step["replaceReasons"]) == ("replace", [prop])
         project.up()
         (current,) = emulator.images()
         assert current["id"] != first["id"]
