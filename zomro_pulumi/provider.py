@@ -98,7 +98,10 @@ class ImageCreateError(Exception):
 
 def _say(message: str) -> None:
     # The engine shows a dynamic provider's stderr lines while `pulumi up` runs.
-    print(f"zomro: {message}", file=sys.stderr, flush=True)
+    # One write per line: print() writes the text and the newline separately, so
+    # lines from images waited on in parallel threads could run together.
+    sys.stderr.write(f"zomro: {message}\n")
+    sys.stderr.flush()
 
 
 def _is_unknown(value: Any) -> bool:
