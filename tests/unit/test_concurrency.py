@@ -8,6 +8,7 @@ import time
 import types
 from concurrent import futures
 from pathlib import Path
+from typing import Callable
 
 import grpc
 import pulumi.dynamic
@@ -28,40 +29,55 @@ def test_grpc_server_still_keeps_its_pool_where_we_look() -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     try:
         pools = _concurrency.find_server_pools()
-        assert any(p._max_workers == 4 for p in pools), "grpc._server._Server._state.thread_pool moved"
+        assert any(p._max_workers == 4 for p in pools), (
+            "grpc._server._Server._state.thread_pool moved"
+        )
     finally:
         server.stop(0)
 
 
-def test_raising_the_limit_lets_more_than_four_calls_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def peak_concurrency(
+    pool: futures.ThreadPoolExecutor, jobs: int, raise_limit: Callable[[], int]
+) -> int:
+    """Submit `jobs` blocking tasks, raise the limit once 4 run, return how many ran at once."""
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def task() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        release.wait(5)
+        with lock:
+            running -= 1
+
+    submitted = [pool.submit(task) for _ in range(jobs)]  # 4 run, the rest wait in the queue
+    time.sleep(0.1)
+    assert peak == 4
+    raise_limit()  # and no further submit follows
+    deadline = time.monotonic() + 5
+    while peak < jobs and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    futures.wait(submitted)
+    return peak
+
+
+def test_raising_the_limit_in_the_provider_process_runs_queued_calls_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pool = futures.ThreadPoolExecutor(max_workers=4)
     server = grpc.server(pool)
     fake_main = types.ModuleType("__main__")
     fake_main.__spec__ = types.SimpleNamespace(name="pulumi.dynamic.__main__")  # type: ignore[assignment]
     monkeypatch.setitem(sys.modules, "__main__", fake_main)
     try:
-        assert _concurrency.raise_worker_limit(12) == 12
-        running = 0
-        peak = 0
-        lock = threading.Lock()
-        release = threading.Event()
-
-        def task() -> None:
-            nonlocal running, peak
-            with lock:
-                running += 1
-                peak = max(peak, running)
-            release.wait(5)
-            with lock:
-                running -= 1
-
-        jobs = [pool.submit(task) for _ in range(12)]
-        deadline = time.monotonic() + 5
-        while peak < 12 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        release.set()
-        futures.wait(jobs)
-        assert peak == 12
+        # finds the server's pool itself
+        assert peak_concurrency(pool, 12, lambda: _concurrency.raise_worker_limit(12)) == 12
+        assert pool._max_workers == 12
     finally:
         server.stop(0)
         pool.shutdown()
@@ -77,7 +93,9 @@ def test_outside_the_provider_process_nothing_is_touched() -> None:
         server.stop(0)
 
 
-def test_without_a_pool_it_warns_and_keeps_the_stock_limit(capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_a_pool_it_warns_and_keeps_the_stock_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with pytest.warns(RuntimeWarning, match="4 at a time"):
         assert _concurrency.raise_worker_limit(32, pools=[]) == 4
     assert "could not raise" in capsys.readouterr().err
@@ -104,28 +122,7 @@ def test_public_names_resolve_and_the_emulator_needs_no_pulumi() -> None:
 
 def test_calls_already_queued_behind_busy_workers_start_at_once() -> None:
     pool = futures.ThreadPoolExecutor(max_workers=4)
-    running = 0
-    peak = 0
-    lock = threading.Lock()
-    release = threading.Event()
-
-    def task() -> None:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        release.wait(5)
-        with lock:
-            running -= 1
-
-    jobs = [pool.submit(task) for _ in range(10)]  # 4 run, 6 wait in the queue
-    time.sleep(0.1)
-    assert peak == 4
-    _concurrency.raise_worker_limit(16, pools=[pool])  # no further submit follows
-    deadline = time.monotonic() + 5
-    while peak < 10 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    release.set()
-    futures.wait(jobs)
+    assert (
+        peak_concurrency(pool, 10, lambda: _concurrency.raise_worker_limit(16, pools=[pool])) == 10
+    )
     pool.shutdown()
-    assert peak == 10
