@@ -1,0 +1,76 @@
+"""Scenario 9: a new image that ends killed, or stays Saving past create_timeout.
+
+`up` must fail naming the image and the cause, and delete what it ordered, so
+nothing is left to be billed; once the fault is gone, the next `up` succeeds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import UBUNTU, Emulator, Project
+
+
+def ordered_and_deleted(emulator: Emulator) -> tuple[list[str], list[str]]:
+    """Ids of the images ordered (from the list the provider polled) and of the deletes sent."""
+    log = emulator.requests()
+    ordered = sorted(
+        {r["form"]["elid"] for r in log if r["func"] == "image.edit" and not r["form"].get("sok")}
+    )
+    deleted = sorted(
+        r["form"]["elid"] for r in log if r["func"] == "image.delete" and r["outcome"] == "ok"
+    )
+    assert sum(1 for r in log if r["func"] == "v2.image.order.param" and r["outcome"] == "ok") == 1
+    return ordered, deleted
+
+
+def fails_then_recovers(
+    project: Project, emulator: Emulator, spec: dict[str, Any], fault: str, causes: list[str]
+) -> None:
+    project.declare({"img": spec})
+    failed = project.up(check=False)
+    assert failed.returncode != 0
+    ordered, deleted = ordered_and_deleted(emulator)
+    assert len(ordered) == 1 and deleted == ordered
+    (image_id,) = ordered
+    text = failed.output
+    assert f"image {image_id} ({spec['image_name']})" in text
+    for cause in causes:
+        assert cause in text
+    assert f"Image {image_id} was deleted, so nothing is left behind" in text
+    assert emulator.images() == []  # no orphan: the delete went through and finished
+    assert project.resources() == []
+
+    emulator.faults(**{fault: None})
+    emulator.reset_stats()
+    project.up()
+    (image,) = emulator.images()
+    assert image["status"] == "Active" and image["id"] != image_id
+    assert project.outputs()["img_id"] == image["id"]
+    assert emulator.counts().get("image.delete", 0) == 0
+
+
+def test_a_killed_image_fails_up_naming_it_and_is_deleted(
+    project: Project, emulator: Emulator
+) -> None:
+    emulator.faults(kill_name="^Doomed")
+    fails_then_recovers(
+        project,
+        emulator,
+        {**UBUNTU, "image_name": "Doomed"},
+        "kill_name",
+        ["ended in status 'Killed' instead of Active"],
+    )
+
+
+def test_an_image_stuck_past_create_timeout_fails_up_naming_it_and_is_deleted(
+    project: Project, emulator: Emulator
+) -> None:
+    emulator.faults(stuck_name="^Slow")
+    fails_then_recovers(
+        project,
+        emulator,
+        {**UBUNTU, "image_name": "Slow", "create_timeout": 5},
+        "stuck_name",
+        ["was still 'Saving' after the create_timeout of 5s"],
+    )
