@@ -168,6 +168,8 @@ class ImageProvider(ResourceProvider):
             failures.append(CheckFailure(key, f"unknown property {key!r}; allowed: {allowed}"))
         for f in INPUTS:
             value = _plain(news.get(f.name))
+            if value == "" and not f.required and f.default is None:
+                value = None  # os_version="" means no version, as leaving it out does
             if value is None:
                 if f.required:
                     failures.append(CheckFailure(f.name, f"{f.name} is required ({f.doc})"))
@@ -272,7 +274,7 @@ class ImageProvider(ResourceProvider):
         api = self._api()
         for attempt in range(tries):
             if attempt:
-                time.sleep(min(2.0 * attempt, 5.0))
+                time.sleep(min(2.0 ** (attempt - 1), 4.0))  # 1, 2, 4, 4 s
             try:
                 records = api.list_images(max_age=0)
             except TransportError:
@@ -339,13 +341,17 @@ class ImageProvider(ResourceProvider):
 
     def _discard(self, image_id: str, name: str, cause: BaseException) -> Exception:
         """Delete an image this create ordered, and say what happened in one error."""
-        _say(f"image {image_id} ({name}) failed: {cause}; deleting it so it is not billed")
+        if not isinstance(cause, ImageCreateError):
+            cause = ImageCreateError(f"image {image_id} ({name}) did not become Active: {cause}")
+        _say(f"{cause}; deleting image {image_id} so it is not billed")
         try:
             self._delete(image_id, unprotect=True)
         except Exception as exc:  # report both problems, never hide the first
+            again = "for the same reason" if str(exc) in str(cause) else f"({exc})"
             return ImageCreateError(
-                f"{cause}. Deleting image {image_id} afterwards failed too ({exc}): "
-                f"delete image {image_id} in the Zomro panel, it may still be billed"
+                f"{cause}. Deleting image {image_id} afterwards failed {again}: delete image "
+                f"{image_id} in the Zomro panel (it may still be billed), or take it over with "
+                f"adopt_image_id={image_id!r}"
             )
         return ImageCreateError(f"{cause}. Image {image_id} was deleted, so nothing is left behind")
 

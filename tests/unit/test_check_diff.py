@@ -151,3 +151,8 @@ def test_numbers_arriving_as_floats_are_sent_as_whole_numbers() -> None:
     form = to_form({**VALID, "min_disk": 2.0, "min_ram": 1.0, "order_period": -50.0, "protected": True})
     assert (form["min_disk"], form["min_ram"], form["order_period"], form["protected"]) == ("2", "1", "-50", "on")
     assert "create_timeout" not in form and "adopt_image_id" not in form
+
+
+def test_an_empty_optional_value_means_not_set() -> None:
+    result = ImageProvider().check({}, {**VALID, "os_version": "", "__provider": "b"})
+    assert result.failures == [] and "os_version" not in result.inputs

@@ -229,3 +229,22 @@ def test_a_stale_shared_list_never_overrides_the_fresh_view(api: FakeApi, provid
     assert view is not None and view.status == "Active"
     merged = provider._with_listing(view)
     assert merged.status == "Active" and merged.cost == "0.00 EUR / Day"
+
+
+def test_a_session_lost_while_waiting_names_the_image_once_and_how_to_recover(
+    api: FakeApi, provider: ImageProvider
+) -> None:
+    api.lifecycle = ["Saving"] * 10
+
+    def expire(data: dict) -> None:
+        api.tokens.clear()
+        return None
+
+    api.queue("image.edit", expire)
+    with pytest.raises(ImageCreateError) as info:
+        provider.create(dict(VALID))
+    message = str(info.value)
+    assert message.startswith("image 5206259 (Ubuntu24) did not become Active")
+    assert "failed for the same reason" in message and message.count("zomro:authToken") == 1
+    assert "delete image 5206259 in the Zomro panel" in message and "adopt_image_id='5206259'" in message
+    assert "5206259" in api.images  # it could not be deleted: the error is the only trace
