@@ -124,22 +124,21 @@ class Field:
     required: bool = False
     default: Any = None
     form: Callable[[Any], str] = str
-    read_back: Optional[Callable[[ImageRecord], Any]] = None
     ignore_case: bool = False
 
     @property
     def form_key(self) -> Optional[str]:
         return None if self.change is Change.LOCAL else self.name
 
+    def live(self, record: ImageRecord) -> Any:
+        """The value the API reports for this input (None: not reported by that view)."""
+        return None if self.change is Change.LOCAL else getattr(record, self.name)
+
     def same(self, old: Any, new: Any) -> bool:
         """Equal for diff purposes; the API capitalises some values it lists back."""
         if self.ignore_case and isinstance(old, str) and isinstance(new, str):
             return old.casefold() == new.casefold()
         return bool(old == new)
-
-
-def _attr(name: str) -> Callable[[ImageRecord], Any]:
-    return lambda record: getattr(record, name)
 
 
 INPUTS: tuple[Field, ...] = (
@@ -149,7 +148,6 @@ INPUTS: tuple[Field, ...] = (
         _text,
         "Name of the image as shown in the panel.",
         required=True,
-        read_back=_attr("image_name"),
     ),
     Field(
         "region",
@@ -157,7 +155,6 @@ INPUTS: tuple[Field, ...] = (
         _text,
         "Data centre that stores the image, e.g. `Netherlands-2`.",
         required=True,
-        read_back=_attr("region"),
         ignore_case=True,
     ),
     Field(
@@ -166,7 +163,6 @@ INPUTS: tuple[Field, ...] = (
         _url,
         "Direct http(s) link to the image file the API downloads.",
         required=True,
-        read_back=_attr("url"),
     ),
     Field(
         "disk_format",
@@ -174,7 +170,6 @@ INPUTS: tuple[Field, ...] = (
         _enum(DISK_FORMATS),
         f"Image file format: one of {', '.join(DISK_FORMATS)}.",
         required=True,
-        read_back=_attr("disk_format"),
         ignore_case=True,
     ),
     Field(
@@ -183,7 +178,6 @@ INPUTS: tuple[Field, ...] = (
         _text,
         "Operating system name, e.g. `ubuntu` (listed back as `Ubuntu`).",
         required=True,
-        read_back=_attr("os_distro"),
         ignore_case=True,
     ),
     Field(
@@ -191,7 +185,6 @@ INPUTS: tuple[Field, ...] = (
         Change.EDIT,
         _optional_text,
         "Operating system version, e.g. `24`.",
-        read_back=_attr("os_version"),
     ),
     Field(
         "architecture",
@@ -199,7 +192,6 @@ INPUTS: tuple[Field, ...] = (
         _enum(ARCHITECTURES),
         f"CPU architecture: one of {', '.join(ARCHITECTURES)}.",
         required=True,
-        read_back=_attr("architecture"),
         ignore_case=True,
     ),
     Field(
@@ -209,7 +201,6 @@ INPUTS: tuple[Field, ...] = (
         "Minimum instance disk in GB (whole number >= 1).",
         default=1,
         form=_whole_form,
-        read_back=_attr("min_disk"),
     ),
     Field(
         "min_ram",
@@ -218,7 +209,6 @@ INPUTS: tuple[Field, ...] = (
         "Minimum instance RAM in GB (whole number >= 1).",
         default=1,
         form=_whole_form,
-        read_back=_attr("min_ram"),
     ),
     Field(
         "protected",
@@ -227,7 +217,6 @@ INPUTS: tuple[Field, ...] = (
         "Blocks deletion while true (also blocks `pulumi destroy`).",
         default=False,
         form=_on_off,
-        read_back=_attr("protected"),
     ),
     Field(
         "pricelist",
@@ -235,7 +224,6 @@ INPUTS: tuple[Field, ...] = (
         _digits,
         "Id of the image tariff (price list).",
         default="6854",
-        read_back=_attr("pricelist"),
     ),
     Field(
         "order_period",
@@ -244,7 +232,6 @@ INPUTS: tuple[Field, ...] = (
         "Billing period; images are billed daily, which the API calls -50.",
         default=-50,
         form=_whole_form,
-        read_back=_attr("order_period"),
     ),
     Field(
         "create_timeout",
@@ -263,15 +250,16 @@ INPUTS: tuple[Field, ...] = (
 
 BY_NAME: Mapping[str, Field] = {f.name: f for f in INPUTS}
 
-# Outputs read from the API, beside the inputs (`image_id` is the Pulumi id too).
-OUTPUTS: Mapping[str, Callable[[ImageRecord], Any]] = {
-    "image_id": _attr("id"),
-    "status": _attr("status"),
-    "image_size": _attr("image_size"),
-    "cost": _attr("cost"),
-    "visibility": _attr("visibility"),
-    "fleio_id": _attr("fleio_id"),
-    "created": _attr("created"),
+# Outputs read from the API beside the inputs: output name -> ImageRecord attribute
+# (`image_id` is the Pulumi id too).
+OUTPUTS: Mapping[str, str] = {
+    "image_id": "id",
+    "status": "status",
+    "image_size": "image_size",
+    "cost": "cost",
+    "visibility": "visibility",
+    "fleio_id": "fleio_id",
+    "created": "created",
 }
 
 # Form fields of an order that are not inputs: fixed by the help page.

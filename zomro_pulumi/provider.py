@@ -362,13 +362,12 @@ class ImageProvider(ResourceProvider):
                 f"adopt_image_id: image {image_id} does not exist in this Zomro account"
             )
         mismatched = [
-            f"{f.name} is {f.read_back(record)!r} there but {props.get(f.name)!r} here"
+            f"{f.name} is {f.live(record)!r} there but {props.get(f.name)!r} here"
             for f in INPUTS
             if f.change is Change.REPLACE
-            and f.read_back is not None
-            and f.read_back(record) is not None
+            and f.live(record) is not None
             and props.get(f.name) is not None
-            and not f.same(f.read_back(record), props.get(f.name))
+            and not f.same(f.live(record), props.get(f.name))
         ]
         if mismatched:
             raise ZomroError(
@@ -427,7 +426,7 @@ class ImageProvider(ResourceProvider):
 
         def value(source: Any, name: str) -> Any:
             if isinstance(source, ImageRecord):
-                return BY_NAME[name].read_back(source)  # type: ignore[misc]
+                return BY_NAME[name].live(source)
             return source.get(name)
 
         changed = [
@@ -446,7 +445,7 @@ class ImageProvider(ResourceProvider):
         inputs: dict[str, Any] = {}
         for f in INPUTS:
             mine = props.get(f.name)
-            live = f.read_back(record) if f.read_back else None
+            live = f.live(record)
             if live is None or (mine is not None and f.same(mine, live)):
                 if mine is not None:
                     inputs[f.name] = mine  # keep the user's spelling
@@ -458,7 +457,7 @@ class ImageProvider(ResourceProvider):
 
     def _outputs(self, record: ImageRecord, inputs: Mapping[str, Any]) -> dict[str, Any]:
         outs = {f.name: inputs.get(f.name) for f in INPUTS if inputs.get(f.name) is not None}
-        outs.update({name: get(record) for name, get in OUTPUTS.items()})
+        outs.update({name: getattr(record, attr) for name, attr in OUTPUTS.items()})
         return outs
 
     # ------------------------------------------------------------ delete
