@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import requests
@@ -151,8 +151,6 @@ class ZomroClient:
         self._generation = 0
         self._inflight: Optional[tuple[int, Future[list[ImageRecord]]]] = None
         self._cached: Optional[tuple[int, float, list[ImageRecord]]] = None
-        self._stats_lock = threading.Lock()
-        self.calls: dict[str, int] = {}
 
     def __repr__(self) -> str:
         auth = "token" if self._static_token else ("login" if self._username else "none")
@@ -236,8 +234,6 @@ class ZomroClient:
             body["auth"] = token
         # Multipart, as the help page's `curl --form` examples send it.
         files = {k: (None, str(v)) for k, v in body.items()}
-        with self._stats_lock:
-            self.calls[func] = self.calls.get(func, 0) + 1
         try:
             resp = self._session.post(self.endpoint, files=files, timeout=self.timeout)
         except requests.RequestException as exc:
@@ -421,11 +417,6 @@ class ZomroClient:
                 break
             page += 1
         return list(seen.values())
-
-    def find_images(
-        self, predicate: Callable[[ImageRecord], bool], *, max_age: Optional[float] = None
-    ) -> list[ImageRecord]:
-        return [r for r in self.list_images(max_age=max_age) if predicate(r)]
 
     def get_image(self, image_id: str) -> Optional[ImageRecord]:
         """The single-image view (`image.edit` without `sok`); None when gone."""

@@ -313,10 +313,13 @@ class ImageProvider(ResourceProvider):
             try:
                 record = api.get_image(image_id)
             except TransportError as exc:
+                if elapsed >= timeout:
+                    raise ImageCreateError(
+                        f"image {image_id} ({name}) was still {last_status or 'unknown'!r} after "
+                        f"the create_timeout of {timeout:.0f}s (last status check failed: {exc.message})"
+                    ) from None
                 _say(f"image {image_id}: status check failed ({exc.message}); will retry")
-                record = None
-                if elapsed < timeout:
-                    continue
+                continue
             if record is None:
                 raise ImageCreateError(
                     f"image {image_id} ({name}) disappeared while waiting for it to become Active "

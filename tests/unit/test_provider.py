@@ -248,3 +248,25 @@ def test_a_session_lost_while_waiting_names_the_image_once_and_how_to_recover(
     assert "failed for the same reason" in message and message.count("zomro:authToken") == 1
     assert "delete image 5206259 in the Zomro panel" in message and "adopt_image_id='5206259'" in message
     assert "5206259" in api.images  # it could not be deleted: the error is the only trace
+
+
+def test_status_checks_failing_past_the_timeout_report_a_timeout_not_a_vanished_image(
+    api: FakeApi, provider: ImageProvider, monkeypatch: Any
+) -> None:
+    api.lifecycle = ["Saving"] * 1000
+    clock = iter(range(0, 100000, 7))
+    monkeypatch.setattr("zomro_pulumi.provider.time.monotonic", lambda: float(next(clock)))
+    views = {"n": 0}
+
+    def view_then_fail(data: dict) -> Any:
+        views["n"] += 1
+        return None if views["n"] == 1 else (502, "bad gateway")  # first view ok, then lost
+
+    api.queue("image.edit", *[view_then_fail] * 200)
+    provider._api()._retry = provider._api()._retry.new(total=0)
+    with pytest.raises(ImageCreateError) as info:
+        provider.create({**VALID, "create_timeout": 30})
+    message = str(info.value)
+    assert "create_timeout of 30s" in message and "'Saving'" in message
+    assert "disappeared" not in message
+    assert [c["elid"] for c in api.forms("image.delete")] == ["5206259"]
