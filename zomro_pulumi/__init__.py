@@ -26,8 +26,9 @@ if TYPE_CHECKING:
         ZomroError,
     )
     from .model import ImageRecord
-    from .provider import ImageProvider, ProviderSettings
+    from .provider import ImageProvider
     from .resource import Image, ImageArgs, get_images
+    from .settings import ProviderSettings
 
 _EXPORTS = {
     "ZomroClient": "client",
@@ -42,7 +43,7 @@ _EXPORTS = {
     "ZomroError": "errors",
     "ImageRecord": "model",
     "ImageProvider": "provider",
-    "ProviderSettings": "provider",
+    "ProviderSettings": "settings",
     "Image": "resource",
     "ImageArgs": "resource",
     "get_images": "resource",

@@ -9,7 +9,6 @@ through `configure()` (stack config) or the environment, in the provider process
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import threading
 import time
@@ -30,10 +29,11 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from . import _concurrency
-from .client import DEFAULT_ENDPOINT, ZomroClient
+from .client import ZomroClient
 from .errors import ApiError, TransportError, UncertainOrderError, ZomroError
 from .fields import BY_NAME, INPUTS, ORDER_CONSTANTS, OUTPUTS, Change, Invalid, to_form
 from .model import ImageRecord
+from .settings import ProviderSettings
 
 PROVIDER_KEY = "__provider"
 
@@ -43,54 +43,6 @@ POLL_FACTOR = 2.0
 POLL_MAX = 10.0
 PROGRESS_EVERY = 30.0
 DELETE_TIMEOUT = 600.0
-
-CONFIG_KEYS = {
-    "endpoint": ("zomro:endpoint", "ZOMRO_ENDPOINT"),
-    "token": ("zomro:authToken", "ZOMRO_AUTH_TOKEN"),
-    "username": ("zomro:username", "ZOMRO_USERNAME"),
-    "password": ("zomro:password", "ZOMRO_PASSWORD"),
-    "max_concurrency": ("zomro:maxConcurrency", "ZOMRO_MAX_CONCURRENCY"),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class ProviderSettings:
-    """Where and as whom to call the API; never pickled, never printed."""
-
-    endpoint: str = DEFAULT_ENDPOINT
-    token: Optional[str] = dataclasses.field(default=None, repr=False)
-    username: Optional[str] = None
-    password: Optional[str] = dataclasses.field(default=None, repr=False)
-    max_concurrency: int = _concurrency.DEFAULT_WORKERS
-
-    @classmethod
-    def load(cls, config: Optional[Callable[[str], Any]] = None) -> ProviderSettings:
-        """Stack config first, then the environment, then defaults."""
-        values: dict[str, Any] = {}
-        for attr, (config_key, env_key) in CONFIG_KEYS.items():
-            value = config(config_key) if config else None
-            if value in (None, ""):
-                value = os.environ.get(env_key)
-            if value not in (None, ""):
-                values[attr] = str(value)
-        if "max_concurrency" in values:
-            try:
-                values["max_concurrency"] = int(values["max_concurrency"])
-            except ValueError:
-                raise ZomroError(
-                    "zomro:maxConcurrency (ZOMRO_MAX_CONCURRENCY) must be a whole number"
-                ) from None
-        return cls(**values)
-
-    def client(self) -> ZomroClient:
-        return ZomroClient(
-            self.endpoint,
-            token=self.token,
-            username=self.username,
-            password=self.password,
-            pool_size=max(16, self.max_concurrency * 2),
-        )
-
 
 class ImageCreateError(Exception):
     """A new image did not become Active; says what happened to it."""

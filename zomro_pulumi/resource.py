@@ -14,7 +14,8 @@ from pulumi import dynamic
 
 from .fields import OUTPUTS
 from .model import ImageRecord
-from .provider import ImageProvider, ProviderSettings
+from .provider import ImageProvider
+from .settings import ProviderSettings
 
 __all__ = ["Image", "ImageArgs", "get_images"]
 
