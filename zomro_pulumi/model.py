@@ -14,12 +14,7 @@ import dataclasses
 import re
 from typing import Any, Optional
 
-ACTIVE_STATUSES = frozenset({"active"})
-# Glance/Fleio states that will never turn Active, and billing item states 3/4.
-FAILED_STATUSES = frozenset(
-    {"killed", "error", "deleted", "pending_delete", "deactivated", "failed", "suspended"}
-)
-GONE_STATUSES = frozenset({"deleted", "pending_delete"})
+from .statuses import Phase, phase_of
 
 
 def unwrap(value: Any, *, raw: bool = True) -> Optional[str]:
@@ -164,15 +159,6 @@ class ImageRecord:
         return ImageRecord(**values)
 
     @property
-    def state(self) -> str:
-        """`active`, `failed`, `gone` or `pending`, from whichever status field is present."""
-        status = (self.status or "").strip().lower()
-        if status in GONE_STATUSES or self.item_status == "4":
-            return "gone"
-        if status in FAILED_STATUSES or self.item_status == "3":
-            return "failed"
-        if status in ACTIVE_STATUSES:
-            return "active"
-        if not status and self.item_status == "2":
-            return "active"
-        return "pending"
+    def phase(self) -> Phase:
+        """Active, pending, failed or gone, from whichever status field is present."""
+        return phase_of(self.status, self.item_status)

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -281,7 +281,7 @@ class ImageProvider(ResourceProvider):
             if status != last_status or time.monotonic() - last_said >= PROGRESS_EVERY:
                 _say(f"image {image_id} ({name}): {status} after {elapsed:.0f}s")
                 last_status, last_said = status, time.monotonic()
-            state = record.state
+            state = record.phase.value
             if state == "active":
                 return record
             if state in ("failed", "gone"):
@@ -330,9 +330,9 @@ class ImageProvider(ResourceProvider):
                 f"be edited differ: {'; '.join(mismatched)}. Change the program to match, or "
                 "drop adopt_image_id to order a new image"
             )
-        if record.state == "pending":
+        if record.phase.value == "pending":
             record = self._wait_active(image_id, str(props.get("image_name")), timeout)
-        elif record.state != "active":
+        elif record.phase.value != "active":
             raise ZomroError(f"adopt_image_id: image {image_id} is {record.status!r}, not Active")
         self._edit_differences(image_id, record, props)
         return self._fetch(image_id) or record
@@ -362,7 +362,7 @@ class ImageProvider(ResourceProvider):
             if single is None:
                 return ReadResult(id_="", outs={})
             record = record.merged(single) if record else single
-        if record.state == "gone":
+        if record.phase.value == "gone":
             return ReadResult(id_="", outs={})
         inputs = self._refreshed_inputs(record, props)
         return ReadResult(id_=record.id, outs=self._outputs(record, inputs), inputs=inputs)
@@ -426,7 +426,7 @@ class ImageProvider(ResourceProvider):
             accepted = api.delete_image(image_id)
         except ApiError as exc:
             record = api.get_image(image_id)
-            if record is None or record.state == "gone":
+            if record is None or record.phase.value == "gone":
                 return
             if not record.protected:
                 raise
@@ -455,7 +455,7 @@ class ImageProvider(ResourceProvider):
                 record = api.get_image(image_id)
             except TransportError:
                 continue
-            if record is None or record.state == "gone":
+            if record is None or record.phase.value == "gone":
                 return
         raise ZomroError(
             f"image {image_id} was asked to be deleted but is still listed after "

@@ -28,7 +28,7 @@ def test_help_page_element_decodes_field_by_field() -> None:
     assert rec.fleio_id == "802c0ad6-c918-4769-8111-0a165a076ca4"
     assert rec.created == "2024-07-24"  # first of the repeated values
     assert rec.url is None  # the list does not carry the url
-    assert rec.state == "active"
+    assert rec.phase.value == "active"
 
 
 def test_wrapped_value_shapes() -> None:
@@ -80,7 +80,7 @@ def test_states() -> None:
     def state(status: str) -> str:
         rec = ImageRecord.from_api(element("1", fleio_status=status))
         assert rec is not None
-        return rec.state
+        return rec.phase.value
 
     assert state("Saving") == "pending"
     assert state("Active") == "active"
