@@ -1,0 +1,244 @@
+"""`zomro-pulumi doctor` against the emulator, including its switches for the
+answers nobody knows (a missing id's error, status words), through the command
+line as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Callable
+
+import pytest
+
+from zomro_pulumi.__main__ import main
+from zomro_pulumi.emulator import EmulatorServer
+
+from .helpers import HELP_PAGE_ORDER, Client
+
+ENV_KEYS = ("ZOMRO_ENDPOINT", "ZOMRO_AUTH_TOKEN", "ZOMRO_USERNAME", "ZOMRO_PASSWORD")
+PASSWORD = "Pa55-word-never-shown"
+READ_ONLY_FUNCS = {"auth", "image", "image.edit"}
+
+
+@pytest.fixture
+def emu_client(make_server: Callable[..., EmulatorServer]) -> Client:
+    """An emulator with an extra account (a password that is easy to spot) and two
+    Active images of the demo account."""
+    client = Client(make_server(accounts={"alice": PASSWORD}))
+    for name in ("doctor-a", "doctor-b"):
+        create(client, image_name=name)
+    return client
+
+
+def create(client: Client, **fields: Any) -> str:
+    body: dict[str, Any] = {**HELP_PAGE_ORDER, "status": "Active", **fields}
+    for key in ("image_type", "skipbasket"):
+        body.pop(key)
+    image_id: str = client.admin_json("POST", "images", body)["id"]
+    return image_id
+
+
+def require_switch(client: Client, name: str) -> None:
+    if name not in client.admin_json("GET", "faults"):
+        pytest.skip(f"the emulator has no `{name}` switch (POST /_emulator/faults) yet")
+
+
+def doctor(
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    username: str = "demo",
+    password: str = "demo",
+) -> tuple[int, str]:
+    """Run `zomro-pulumi doctor` in-process with the provider's environment."""
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("ZOMRO_ENDPOINT", client.url)
+    monkeypatch.setenv("ZOMRO_USERNAME", username)
+    monkeypatch.setenv("ZOMRO_PASSWORD", password)
+    client.admin_json("POST", "stats/reset")
+    code = main(["doctor", "--timeout", "10", *args])
+    out, err = capsys.readouterr()
+    assert password not in out + err
+    assert_read_only(client)
+    return code, out
+
+
+def assert_read_only(client: Client) -> None:
+    """The emulator's request log: only auth, list and single views; never `sok`."""
+    log = client.admin_json("GET", "requests")
+    assert log, "doctor sent nothing"
+    funcs = {entry["func"] for entry in log}
+    assert funcs <= READ_ONLY_FUNCS, funcs
+    assert "image" in funcs and "image.edit" in funcs
+    for entry in log:
+        assert "sok" not in entry["form"], entry
+        if entry["func"] == "image.edit":
+            assert entry["form"].get("elid"), entry
+
+
+def lines(out: str) -> dict[str, str]:
+    """Check name -> its whole line, from the text output."""
+    found = {}
+    for line in out.splitlines()[1:-1]:
+        name = line[2:].split(": ", 1)[0]
+        found[name] = line
+    return found
+
+
+def test_defaults_all_hold(
+    emu_client: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = doctor(emu_client, monkeypatch, capsys)
+    assert code == 0, out
+    checks = out.splitlines()[1:-1]
+    assert len(checks) > 40
+    assert all(line.startswith("✓ ") for line in checks), out
+    found = lines(out)
+    assert found["login"] == "✓ login: doc.auth.$id carries a session token"
+    assert found["status 'Active'"].startswith("✓ status 'Active': known (active")
+    assert found["missing id (elid 0)"].startswith(
+        "✓ missing id (elid 0): HTTP 200, application/json, error $type missed $object elid"
+    )
+    assert out.splitlines()[-1].endswith("everything the provider needs holds")
+
+
+# value -> (mark, what the line must say, exit status)
+MISSING_ID_ANSWERS = {
+    "missed": ("✓", "$type missed $object elid: recognised as not found", 0),
+    "value": ("?", "error $type value", 0),
+    "access": ("?", "error $type access", 0),
+    "http404": ("?", "HTTP 404", 0),
+    "html": ("?", "not JSON", 0),
+}
+
+
+@pytest.mark.parametrize("answer", sorted(MISSING_ID_ANSWERS))
+def test_missing_id_answers(
+    answer: str,
+    emu_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    require_switch(emu_client, "missing_id_error")
+    emu_client.admin_json("POST", "faults", {"missing_id_error": answer})
+    code, out = doctor(emu_client, monkeypatch, capsys)
+    mark, says, status = MISSING_ID_ANSWERS[answer]
+    line = lines(out)["missing id (elid 0)"]
+    assert line.startswith(f"{mark} missing id (elid 0): "), line
+    assert says in line, line
+    if mark == "?":
+        assert line.endswith(
+            "not recognised directly; the provider will confirm through the image list"
+        ), line
+    assert code == status, out
+    others = [ln for name, ln in lines(out).items() if name != "missing id (elid 0)"]
+    assert all(ln.startswith("✓ ") for ln in others), out
+
+
+def test_unknown_active_word_is_unknown_and_named(
+    emu_client: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require_switch(emu_client, "active_status")
+    emu_client.admin_json("POST", "faults", {"active_status": "Ready"})
+    image_id = emu_client.order_id(image_name="doctor-ready", protected="off")
+    deadline = time.monotonic() + 10
+    while True:
+        elems = {e["id"]["$"]: e for e in emu_client.elems()}
+        if elems[image_id]["fleio_status"].get("$") == "Ready":
+            break
+        assert time.monotonic() < deadline, elems[image_id]["fleio_status"]
+        time.sleep(0.05)
+    code, out = doctor(emu_client, monkeypatch, capsys)
+    line = lines(out)["status 'Ready'"]
+    assert line.startswith("? status 'Ready': unknown word 'Ready'"), line
+    assert code == 0, out
+
+
+def test_bad_password_fails_the_login(
+    emu_client: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("ZOMRO_ENDPOINT", emu_client.url)
+    monkeypatch.setenv("ZOMRO_PASSWORD", "not-the-password")
+    assert main(["doctor", "--username", "alice"]) == 1
+    out, err = capsys.readouterr()
+    assert "not-the-password" not in out + err
+    assert out.splitlines()[1].startswith("✗ login: login refused: ")
+    assert "$object badpassword" in out
+    log = emu_client.admin_json("GET", "requests")
+    assert [entry["func"] for entry in log] == ["auth"]
+
+
+def test_json_matches_text(
+    emu_client: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, text = doctor(emu_client, monkeypatch, capsys)
+    code, out = doctor(emu_client, monkeypatch, capsys, "--json")
+    data = json.loads(out)
+    assert code == data["exit_status"] == 0
+    assert data["ok"] is True
+    assert data["endpoint"] == emu_client.url
+    rendered = [f"{c['mark']} {c['name']}: {c['seen']}" for c in data["checks"]]
+    # The fleio_id and dates of the images are the same in both runs.
+    assert rendered == text.splitlines()[1:-1]
+    assert {c["status"] for c in data["checks"]} == {"ok"}
+
+
+def test_empty_account_is_unknown_not_failed(
+    make_server: Callable[..., EmulatorServer],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = Client(make_server())
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("ZOMRO_ENDPOINT", client.url)
+    monkeypatch.setenv("ZOMRO_AUTH_TOKEN", client.login())
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    found = lines(out)
+    assert found["list image_name"] == (
+        "? list image_name: no images in the account: nothing to check"
+    )
+    assert found["view"] == "? view: no listed image to view"
+    assert found["missing id (elid 0)"].startswith("✓ ")
+
+
+def run_cli(client: Client, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    return subprocess.run(
+        [sys.executable, "-m", "zomro_pulumi", "doctor", "--json", *args],
+        env={**base, "ZOMRO_ENDPOINT": client.url, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_json_never_shows_credentials(emu_client: Client) -> None:
+    token = emu_client.login("alice", PASSWORD)
+    create(emu_client, image_name="alice-image", account="alice")
+
+    by_login = run_cli(emu_client, {"ZOMRO_USERNAME": "alice", "ZOMRO_PASSWORD": PASSWORD})
+    by_token = run_cli(emu_client, {"ZOMRO_AUTH_TOKEN": token})
+    by_flag = run_cli(emu_client, {}, "--token", token)
+    for proc in (by_login, by_token, by_flag):
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert PASSWORD not in proc.stdout + proc.stderr
+        assert token not in proc.stdout + proc.stderr
+        data = json.loads(proc.stdout)
+        assert data["exit_status"] == 0
+    assert json.loads(by_login.stdout)["checks"][0]["name"] == "login"
+    assert json.loads(by_token.stdout)["checks"][0]["name"] == "token accepted"
+    assert_read_only(emu_client)
+
+    no_password = run_cli(emu_client, {"ZOMRO_USERNAME": "alice"})
+    assert no_password.returncode == 2
+    assert "ZOMRO_PASSWORD" in no_password.stderr
