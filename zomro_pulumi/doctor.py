@@ -34,7 +34,7 @@ from .errors import (
 )
 from .model import ImageRecord, as_list, to_bool, to_int, unwrap
 from .settings import ProviderSettings
-from .statuses import BY_WORD, ITEM_STATUSES, is_known, phase_of
+from .statuses import BY_WORD, ITEM_STATUSES, Phase, is_known, phase_of
 
 OK = "ok"
 FAIL = "fail"
@@ -231,12 +231,10 @@ VIEW_FIELDS: tuple[FieldSpec, ...] = (
 def _decode(spec: FieldSpec, value: Any) -> tuple[str, Optional[str]]:
     """(`ok` | `empty` | `bad`, decoded text) of one value, as the provider decodes it."""
     text = unwrap(value, raw=spec.raw)
-    if text is None or text == "":
-        empty = value in (None, "", [], {}) or (
-            isinstance(value, (dict, list)) and unwrap(value, raw=False) in (None, "")
-            and not _has_payload(value)
-        )
-        return ("empty" if empty else "bad"), None
+    if text is None and _has_payload(value):
+        return "bad", None
+    if not text:
+        return "empty", None
     return ("ok" if _KINDS[spec.kind](text) else "bad"), text
 
 
@@ -368,6 +366,7 @@ class Doctor:
             self.check_missing_id(client)
         finally:
             client.close()
+            self.session.close()
         return self.report
 
     # -------------------------------------------------------------- login
@@ -622,7 +621,7 @@ class Doctor:
         if not records:
             self.add("view", UNKNOWN, "no listed image to view")
             return
-        chosen = next((r for r in records if r.phase.value == "active"), records[0])
+        chosen = next((r for r in records if r.phase is Phase.ACTIVE), records[0])
         try:
             doc = client.call(FUNC_EDIT, {"elid": chosen.id})
         except NotFoundError as exc:

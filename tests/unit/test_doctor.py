@@ -249,3 +249,23 @@ def test_password_flag_does_not_exist(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as exc:
         main(["doctor", "--password", "x"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "state"),
+    [
+        ({"$": "3"}, "ok"),
+        ({"$orig": "3", "$": "three"}, "ok"),
+        ([{"$": "3"}, {"$": "3"}], "ok"),
+        ({}, "empty"),
+        ({"$": ""}, "empty"),
+        (None, "empty"),
+        ([], "empty"),
+        ({"$": "three"}, "bad"),
+        ({"$": {"nested": "3"}}, "bad"),
+        (True, "bad"),
+    ],
+)
+def test_decode_sorts_values_into_ok_empty_bad(value: Any, state: str) -> None:
+    spec = doctor.FieldSpec("min_disk", "int")
+    assert doctor._decode(spec, value)[0] == state
