@@ -322,6 +322,7 @@ class Doctor:
         self.session = session or requests.Session()
         self.secrets = [s for s in (settings.token, settings.password) if s]
         self.token: Optional[str] = settings.token
+        self.login_token: Optional[str] = None
         use_login = bool(settings.username and settings.password)
         auth = "token" if settings.token else ("login" if use_login else "none")
         if settings.token and use_login:
@@ -332,7 +333,7 @@ class Doctor:
         self.report.checks.append(Check(name, status, redact(seen, self._secrets())))
 
     def _secrets(self) -> list[str]:
-        return [*self.secrets, *([self.token] if self.token else [])]
+        return [*self.secrets, *(t for t in (self.token, self.login_token) if t)]
 
     def _client(self, token: Optional[str] = None) -> ZomroClient:
         """A client that repeats a lost answer once, quickly, and never re-logs in,
@@ -351,14 +352,18 @@ class Doctor:
         )
 
     def run(self) -> Report:
-        if self.settings.username and self.settings.password and not self.login():
+        can_login = bool(self.settings.username and self.settings.password)
+        logged_in = can_login and self.login()
+        if not logged_in and not self.settings.token:
+            self.report.stopped = "the login failed" if can_login else "no credentials"
             return self.report
-        if not self.token:
-            self.report.stopped = "no session token"
+        accepted = self.check_token()
+        if accepted is None:
+            self.session.close()
             return self.report
-        client = self._client(token=self.token)
+        client, first = accepted
         try:
-            elems = self.check_list(client)
+            elems = self.check_list(client, first)
             if elems is None:
                 return self.report
             self.check_statuses(elems)
@@ -381,11 +386,9 @@ class Doctor:
             )
         except AuthError as exc:
             self.add("login", FAIL, f"login refused: {_err_text(exc)}")
-            self.report.stopped = "the login was refused"
             return False
         except ZomroError as exc:
             self.add("login", FAIL, f"no usable answer to func=auth: {_err_text(exc)}")
-            self.report.stopped = "the login failed"
             return False
         finally:
             client.close()
@@ -402,34 +405,58 @@ class Doctor:
             keys = sorted(auth) if isinstance(auth, dict) else sorted(doc)
             where = "doc.auth" if isinstance(auth, dict) else "doc"
             self.add("login", FAIL, f"no session token at doc.auth.$id; {where} has keys {keys}")
-            self.report.stopped = "the login answer carried no token"
             return False
-        # The provider uses a configured token first and logs in only when it expires.
-        if not self.token:
-            self.token = login_token
+        # The provider uses a configured token first and logs in only when it is refused.
+        self.login_token = login_token
         return True
 
     # -------------------------------------------------------------- list
 
-    def check_list(self, client: ZomroClient) -> Optional[list[Mapping[str, Any]]]:
-        """Walk every page as the provider does; check envelope, paging and elements."""
-        source = "the configured token" if self.settings.token else "the token from the login"
-        docs: list[dict[str, Any]] = []
-        try:
-            docs.append(client.call(FUNC_LIST, {"p_num": "1", "p_cnt": str(PAGE_SIZE)}))
-        except AuthError as exc:
-            status = FAIL if exc.err_type in ("access", "blocked") else UNKNOWN
-            self.add("token accepted", status, f"a call with {source} was refused: {_err_text(exc)}")
-            self.report.stopped = "the API does not accept the session"
-            return None
-        except ZomroError as exc:
-            self.add("token accepted", UNKNOWN, f"cannot tell: {_err_text(exc)}")
-            self.add("list envelope", FAIL, f"no usable answer to func=image: {_err_text(exc)}")
-            self.report.stopped = "the image list cannot be read"
-            return None
-        self.add("token accepted", OK, f"func=image with {source} was not an access error")
+    def check_token(self) -> Optional[tuple[ZomroClient, dict[str, Any]]]:
+        """The first list page with the token the provider would use; a client that
+        uses the token that worked, and that page.  A configured token that is
+        refused is not fatal when the provider can log in instead."""
+        candidates: list[tuple[str, str]] = []
+        if self.settings.token:
+            candidates.append((self.settings.token, "the configured token"))
+        if self.login_token and self.login_token != self.settings.token:
+            candidates.append((self.login_token, "the token from the login"))
+        for index, (token, source) in enumerate(candidates):
+            name = "token accepted" if index == 0 else "login token accepted"
+            self.token = token
+            client = self._client(token=token)
+            try:
+                doc = client.call(FUNC_LIST, {"p_num": "1", "p_cnt": str(PAGE_SIZE)})
+            except AuthError as exc:
+                client.close()
+                refused = f"a call with {source} was refused: {_err_text(exc)}"
+                if exc.err_type == "access" and index + 1 < len(candidates):
+                    self.add(
+                        name,
+                        UNKNOWN,
+                        f"{refused}; the provider logs in with the username and password instead",
+                    )
+                    continue
+                status = FAIL if exc.err_type in ("access", "blocked") else UNKNOWN
+                self.add(name, status, refused)
+                self.report.stopped = "the API does not accept the session"
+                return None
+            except ZomroError as exc:
+                client.close()
+                self.add(name, UNKNOWN, f"cannot tell: {_err_text(exc)}")
+                self.add("list envelope", FAIL, f"no usable answer to func=image: {_err_text(exc)}")
+                self.report.stopped = "the image list cannot be read"
+                return None
+            self.add(name, OK, f"func=image with {source} was not an access error")
+            return client, doc
+        self.report.stopped = "no session token"
+        return None
 
-        first = docs[0]
+    def check_list(
+        self, client: ZomroClient, first: dict[str, Any]
+    ) -> Optional[list[Mapping[str, Any]]]:
+        """Walk every page as the provider does; check envelope, paging and elements."""
+        docs: list[dict[str, Any]] = [first]
         elem_raw = first.get("elem")
         if "elem" not in first:
             elem_text = "doc.elem absent (no images)"

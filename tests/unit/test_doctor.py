@@ -269,3 +269,32 @@ def test_password_flag_does_not_exist(capsys: pytest.CaptureFixture[str]) -> Non
 def test_decode_sorts_values_into_ok_empty_bad(value: Any, state: str) -> None:
     spec = doctor.FieldSpec("min_disk", "int")
     assert doctor._decode(spec, value)[0] == state
+
+
+def test_refused_token_with_a_working_login_is_unknown(api: FakeApi) -> None:
+    api.add_image("5206258", fleio_status="Active")
+    settings = ProviderSettings(
+        endpoint=ENDPOINT, token="stale-token", username="alice", password="s3cret-pass"
+    )
+    report = run(settings)
+    checks = by_name(report)
+    assert checks["token accepted"].status == doctor.UNKNOWN
+    assert "logs in with the username and password instead" in checks["token accepted"].seen
+    assert checks["login token accepted"].status == doctor.OK
+    assert checks["missing id (elid 0)"].status == doctor.OK
+    assert report.exit_status == 0
+    assert "stale-token" not in json.dumps(report.to_json())
+
+
+def test_refused_login_with_a_working_token_fails_but_checks_the_rest(api: FakeApi) -> None:
+    api.add_image("5206258", fleio_status="Active")
+    settings = ProviderSettings(
+        endpoint=ENDPOINT, token="tok-1", username="alice", password="wrong-one"
+    )
+    report = run(settings)
+    checks = by_name(report)
+    assert checks["login"].status == doctor.FAIL
+    assert checks["token accepted"].status == doctor.OK
+    assert checks["missing id (elid 0)"].status == doctor.OK
+    assert report.stopped is None
+    assert report.exit_status == 1
