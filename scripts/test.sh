@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 PULUMI_BIN=$(scripts/ensure-pulumi.sh | tail -n 1)
+scripts/check-go.sh
 export PATH="$PULUMI_BIN:$PWD/.venv/bin:$PATH"
 export ZOMRO_PULUMI_BIN="$PULUMI_BIN"
 .venv/bin/ruff check .
