@@ -278,7 +278,7 @@ def field_check(prefix: str, spec: FieldSpec, elems: Sequence[Mapping[str, Any]]
         return Check(
             name,
             FAIL,
-            f"undecodable in {len(bad)} of {total}: {shape_of(bad[0])} {_sample(spec, bad[0])}",
+            f"undecodable in {len(bad)} of {total}, e.g. {_short(json.dumps(bad[0]), 60)}",
         )
     if len(present) < total:
         return Check(
