@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -259,3 +261,24 @@ def test_go_mod_must_require_pkg_and_sdk_at_the_same_version(tmp_path: Path) -> 
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "must be equal" in err
+
+
+def test_an_interrupted_build_leaves_nothing_behind(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path, keep_flock=False)
+    # Alone, the run waits in the fake CLI build for a second builder that never comes.
+    proc = subprocess.Popen(
+        [str(sandbox.repo / "scripts" / "ensure-pulumi.sh")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=sandbox.env(FAKE_GO_BARRIER="2"),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list(sandbox.state.glob("building.*")):
+        assert time.monotonic() < deadline, "the fake build never started"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
+    proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert [p.name for p in sandbox.cache.iterdir()] == []
