@@ -3,37 +3,90 @@
 The API wraps every value (`{"$": "1"}`), sometimes adds a raw value beside the
 label (`{"$orig": "on", "$": "Enable"}`), repeats fields as lists, sends `{}` for
 empty values and turns a one-item list into an object.  All of that is undone
-here, once, so nothing else in the package has to know about it.  Answers are
-untrusted input: anything malformed decodes to ``None`` rather than raising deep
-inside a provider call.
+here, once, so nothing else in the package has to know about it.
+
+Answers are untrusted input, and the rule for what does not decode is:
+
+* A value that cannot be decoded (wrong type, nested junk, a number that is not
+  a whole number, an on/off that is neither) is ``None``, i.e. absent, exactly
+  as if the API had not sent the field.  The decoders (`unwrap`, `as_list`,
+  `to_int`, `to_bool`) accept *any* JSON value and never raise.
+* The image id is the exception.  An element with no id at all (key missing,
+  `null`, `{}`, `[]` or blank) is skipped: `ImageRecord.from_api` returns
+  ``None``.  An id that is present but unusable (a dict inside `$`, a negative,
+  a fraction, a boolean, non-digits) raises one `DecodeError` naming the field.
+  Skipping such an element instead would make its image look deleted, and the
+  provider would then order a replacement for an image that still exists: a
+  list that cannot be read in full is not a truth to act on.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import reprlib
 from typing import Any, Optional
 
+from .errors import ZomroError
 from .statuses import Phase, phase_of
+
+# Whole numbers beyond this are not exact in a double, which is how the Pulumi
+# state stores numbers; no image field comes anywhere near it.
+MAX_WHOLE = 2**53
+# BILLmanager ids are unsigned 64-bit integers: at most 20 digits.
+MAX_ID_DIGITS = 20
+
+_WHOLE = re.compile(r"\s*([+-]?)([0-9]+)(?:\.([0-9]*))?\s*", re.ASCII)
+_ID = re.compile(r"[0-9]+", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+class _ShortRepr(reprlib.Repr):
+    """A bounded repr for error messages; ints too long for str() are described."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 256:
+            return f"<{x.bit_length()}-bit integer>"
+        return super().repr_int(x, level)
+
+
+_short = _ShortRepr()
+_short.maxstring = 60
+_short.maxother = 60
+
+
+class DecodeError(ZomroError):
+    """An answer carries a field that must be usable (the image id) but is not."""
+
+
+def _scalar(value: Any) -> Optional[str]:
+    """A JSON scalar as text; booleans and ints too long to print are not values."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        try:
+            return str(value)
+        except ValueError:  # an int beyond Python's digit limit for str()
+            return None
+    return None
 
 
 def unwrap(value: Any, *, raw: bool = True) -> Optional[str]:
     """The string inside a wrapped value; `$orig` (the machine value) wins over
     the display label when `raw` is set.  Lists give their first item."""
-    if isinstance(value, list):
-        return unwrap(value[0], raw=raw) if value else None
+    while isinstance(value, list):  # a loop, so no nesting depth can overflow the stack
+        if not value:
+            return None
+        value = value[0]
     if isinstance(value, dict):
-        if raw and isinstance(value.get("$orig"), (str, int, float)):
-            return str(value["$orig"])
-        inner = value.get("$")
-        return (
-            str(inner)
-            if isinstance(inner, (str, int, float)) and not isinstance(inner, bool)
-            else None
-        )
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
+        if raw:
+            orig = _scalar(value.get("$orig"))
+            if orig and orig.strip():
+                return orig
+        return _scalar(value.get("$"))
+    return _scalar(value)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -45,28 +98,42 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def to_int(value: Optional[str]) -> Optional[int]:
-    """Whole numbers arrive as strings, sometimes as `"3.00"` or `" 3 "`."""
-    if value is None:
+def to_int(value: Any) -> Optional[int]:
+    """Whole numbers arrive as strings, sometimes as `"3.00"` or `" 3 "`; only
+    ASCII digits count (Python's own parsing would also take `"1_0"` or `"٣"`)."""
+    if isinstance(value, bool):
         return None
-    try:
-        number = float(value.strip())
-    except (ValueError, AttributeError):
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        match = _WHOLE.fullmatch(value)
+        if not match:
+            return None
+        sign, digits, fraction = match.groups()
+        if fraction and fraction.strip("0"):
+            return None
+        digits = digits.lstrip("0") or "0"
+        if len(digits) > 16:  # already far beyond MAX_WHOLE
+            return None
+        number = -int(digits) if sign == "-" else int(digits)
+    else:
         return None
-    return int(number) if number.is_integer() else None
+    return number if -MAX_WHOLE <= number <= MAX_WHOLE else None
 
 
 def _date(value: Optional[str]) -> Optional[str]:
     """The list says `2024-07-24`, the single view `2024-07-24 15:45:12`: keep the date,
     so both views report the same `created` and a refresh rewrites nothing."""
-    if value and re.match(r"\d{4}-\d{2}-\d{2}", value):
+    if value and _DATE.match(value):
         return value[:10]
     return value
 
 
-def to_bool(value: Optional[str]) -> Optional[bool]:
+def to_bool(value: Any) -> Optional[bool]:
     """`on`/`off` raw values; labels (`Enable`/`Disable`) as a fallback."""
-    if value is None:
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
         return None
     lowered = value.strip().lower()
     if lowered in {"on", "yes", "true", "1", "enable", "enabled"}:
@@ -74,6 +141,38 @@ def to_bool(value: Optional[str]) -> Optional[bool]:
     if lowered in {"off", "no", "false", "0", "disable", "disabled"}:
         return False
     return None
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == [] or value == {} or (
+        isinstance(value, str) and not value.strip()
+    )
+
+
+def _is_empty(value: Any) -> bool:
+    """BILLmanager's ways of saying "no value": null, `{}`, `[]`, blank, or a
+    wrapper whose `$`/`$orig` is one of those (one level: deeper is junk)."""
+    if isinstance(value, dict) and value:
+        return _blank(value.get("$orig")) and _blank(value.get("$"))
+    return _blank(value)
+
+
+def decode_id(elem: dict[str, Any], key: str) -> Optional[str]:
+    """The image id under `key`: None when absent, DecodeError when unusable."""
+    value = elem.get(key)
+    while isinstance(value, list) and value:  # the first of repeated values, as unwrap
+        value = value[0]
+    if _is_empty(value):
+        return None
+    text = unwrap(value)
+    if text is not None:
+        text = text.strip()
+        if _ID.fullmatch(text) and len(text) <= MAX_ID_DIGITS and text.strip("0"):
+            return text
+    raise DecodeError(
+        f"the API sent an unusable image id in `{key}`: {_short.repr(elem.get(key))} "
+        "(a positive whole number is expected)"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,25 +207,26 @@ class ImageRecord:
 
     @classmethod
     def from_api(cls, elem: Any) -> Optional[ImageRecord]:
-        """Decode one element; None when it has no usable id."""
+        """Decode one element; None when it has no id, DecodeError when its id
+        is unusable (see the module docstring)."""
         if not isinstance(elem, dict):
             return None
-        image_id = unwrap(elem.get("id")) or unwrap(elem.get("elid"))
-        if not image_id or not image_id.strip():
+        image_id = decode_id(elem, "id") or decode_id(elem, "elid")
+        if image_id is None:
             return None
 
         def text(key: str, raw: bool = True) -> Optional[str]:
             value = unwrap(elem.get(key), raw=raw)
-            return value if value not in (None, "") else None
+            return value if value is not None and value.strip() else None
 
         # `pricelist` is a label in the list ("Image") and the id in forms;
         # `pricelist_id` is the id when present.
         pricelist = text("pricelist_id")
         if pricelist is None:
             candidate = text("pricelist")
-            pricelist = candidate if candidate and candidate.isdigit() else None
+            pricelist = candidate if candidate and _ID.fullmatch(candidate) else None
         return cls(
-            id=image_id.strip(),
+            id=image_id,
             image_name=text("image_name"),
             region=text("region"),
             url=text("url"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from zomro_pulumi.model import ImageRecord, as_list, to_bool, to_int, unwrap
+import pytest
+
+from zomro_pulumi.errors import ZomroError
+from zomro_pulumi.model import DecodeError, ImageRecord, as_list, to_bool, to_int, unwrap
 
 from .conftest import HELP_ELEMENT, element
 
@@ -102,3 +105,90 @@ def test_created_is_the_same_date_in_both_views() -> None:
     single = ImageRecord.from_api({"elid": {"$": "5206258"}, "created": {"$": "2024-07-24 15:45:12"}})
     assert listed is not None and single is not None
     assert listed.created == single.created == "2024-07-24"
+
+
+# --- the nastiest shapes the property tests turned up ------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"$": {"$": "1"}}, -5, {"$": "-5"}, "abc", True, {"$": True}, 5.0, {"$": "0"}, "0000",
+        "1" * 21, pytest.param(10**5000, id="huge-int"),
+        pytest.param({"$": 10**5000}, id="wrapped-huge-int"), "\u0663", "1_0",
+        [{"$": [1]}], {"$orig": {}, "$": "x"},
+    ],
+)
+def test_an_unusable_id_is_one_error_naming_the_field(value: object) -> None:
+    with pytest.raises(DecodeError) as caught:
+        ImageRecord.from_api({"id": value, "image_name": {"$": "x"}})
+    assert isinstance(caught.value, ZomroError)
+    assert "`id`" in str(caught.value) and len(str(caught.value)) < 300
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_an_unusable_elid_is_named_as_elid() -> None:
+    with pytest.raises(DecodeError, match="`elid`"):
+        ImageRecord.from_api({"elid": {"$": "7a"}})
+
+
+@pytest.mark.parametrize(
+    "value", [None, {}, [], [{}], {"$": ""}, {"$": "  "}, {"$": []}, {"$color": "red"}]
+)
+def test_an_empty_id_means_no_id(value: object) -> None:
+    assert ImageRecord.from_api({"id": value, "image_name": {"$": "x"}}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(7, "7"), (" 7 ", "7"), ({"$": " 7"}, "7"), ([{"$": "7"}, {"$": "junk"}], "7"),
+     ([[{"$": "7"}]], "7"), ({"$orig": "", "$": "7"}, "7"), ("0070", "0070")],
+)
+def test_usable_id_shapes(value: object, expected: str) -> None:
+    rec = ImageRecord.from_api({"id": value})
+    assert rec is not None and rec.id == expected
+
+
+def test_elid_is_used_when_id_is_empty() -> None:
+    rec = ImageRecord.from_api({"id": {}, "elid": {"$": "8"}})
+    assert rec is not None and rec.id == "8"
+
+
+def test_deep_nesting_does_not_overflow_the_stack() -> None:
+    deep: object = {"$": "1"}
+    for _ in range(100_000):
+        deep = [deep]
+    assert unwrap(deep) == "1"
+    rec = ImageRecord.from_api({"id": deep, "min_disk": deep, "protected": deep})
+    assert rec is not None and (rec.id, rec.min_disk, rec.protected) == ("1", 1, True)
+
+
+def test_values_python_would_parse_but_the_api_never_sends() -> None:
+    for text in ("1_0", "\u0663", "1e3", "nan", "inf", "-inf", "0x10", "3.5", "", " ", "+"):
+        assert to_int(text) is None, text
+    assert [to_int(t) for t in ("+3", "-50", "3.", "3.000", "007")] == [3, -50, 3, 3, 7]
+    assert to_int(str(2**53)) == 2**53
+    assert to_int(str(2**53 + 1)) is None  # beyond what the state stores exactly
+    assert to_int("9" * 5000) is None  # beyond Python's int-from-str limit
+    assert to_int(True) is None and to_int(7) == 7 and to_int(10**5000) is None
+    assert to_int({"$": "1"}) is None and to_int(1.0) is None
+
+
+def test_bool_and_label_shapes() -> None:
+    assert to_bool(True) is True and to_bool(5) is None and to_bool({"$": "on"}) is None
+    assert unwrap({"$orig": True, "$": "Enable"}) == "Enable"  # a bool is not a raw value
+    assert unwrap({"$orig": "  ", "$": "Enable"}) == "Enable"
+    assert unwrap(10**5000) is None and unwrap({"$": 10**5000}) is None
+    assert unwrap(float("nan")) == "nan"  # text; to_int refuses it
+
+
+def test_blank_and_non_ascii_values() -> None:
+    rec = ImageRecord.from_api(
+        {"id": {"$": "9"}, "architecture": {"$": " "}, "image_name": {"$": "Zażółć"},
+         "pricelist": {"$": "\u00b2"}, "created": {"$": "\u0662\u0660\u0662\u0664-07-24 10:00"},
+         "min_ram": {"$": "\u0663"}, "image_size": {"$": 2**60}}
+    )
+    assert rec is not None
+    assert rec.architecture is None and rec.image_name == "Zażółć"
+    assert rec.pricelist is None and rec.min_ram is None and rec.image_size is None
+    assert rec.created == "\u0662\u0660\u0662\u0664-07-24 10:00"  # not a date: kept whole
