@@ -7,14 +7,16 @@ here, once, so nothing else in the package has to know about it.
 
 Answers are untrusted input, and the rule for what does not decode is:
 
-* A value that cannot be decoded (wrong type, nested junk, a number that is not
-  a whole number, an on/off that is neither) is ``None``, i.e. absent, exactly
-  as if the API had not sent the field.  The decoders (`unwrap`, `as_list`,
-  `to_int`, `to_bool`) accept *any* JSON value and never raise.
-* The image id is the exception.  An element with no id at all (key missing,
-  `null`, `{}`, `[]` or blank) is skipped: `ImageRecord.from_api` returns
-  ``None``.  An id that is present but unusable (a dict inside `$`, a negative,
-  a fraction, a boolean, non-digits) raises one `DecodeError` naming the field.
+* A value that cannot be decoded (wrong type, nested junk, blank text, a number
+  that is not a whole number or is beyond 2**53, an on/off that is neither) is
+  ``None``, i.e. absent, exactly as if the API had not sent the field.  The
+  decoders (`unwrap`, `as_list`, `to_int`, `to_bool`) accept *any* JSON value
+  and never raise.
+* The image id (`id`, or `elid` in the single view) is the exception.  An
+  element with no id at all (key missing, `null`, `{}`, `[]` or blank) is
+  skipped: `ImageRecord.from_api` returns ``None``.  An id that is present but
+  unusable (a dict inside `$`, zero, a negative, a fraction, a boolean,
+  non-digits, more than 20 digits) raises one `DecodeError` naming the field.
   Skipping such an element instead would make its image look deleted, and the
   provider would then order a replacement for an image that still exists: a
   list that cannot be read in full is not a truth to act on.
