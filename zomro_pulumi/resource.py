@@ -1,66 +1,93 @@
 """The public resource: `zomro.Image`, its `ImageArgs`, and lookups.
 
-Shaped like Pulumi's generated SDKs (an args class, typed `Output` properties)
-so it reads like any other provider; the work is done by `ImageProvider`.
+Shaped like Pulumi's generated SDKs (an args class with the required inputs
+first, typed overloads for both call styles, typed `Output` properties, and
+lookups as a plain function and as an `Output`) so that a type checker catches a
+misspelt or missing input before `pulumi preview` runs.  The work is done by
+`ImageProvider`.
+
+The docstrings of the inputs are written out because type checkers and editors
+read them from the source; `tests/unit/test_resource.py` keeps each equal to
+its field's `doc` in `fields.INPUTS`, the one table the provider checks against.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional, overload
+from collections.abc import Mapping
+from typing import Any, Optional, cast, overload
 
 import pulumi
 from pulumi import dynamic
 
-from .fields import OUTPUTS
+from .fields import INPUTS, OUTPUTS
 from .model import ImageRecord
 from .provider import ImageProvider
 from .settings import ProviderSettings
 
-__all__ = ["Image", "ImageArgs", "get_images"]
+__all__ = ["GetImagesResult", "Image", "ImageArgs", "get_images", "get_images_output"]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class ImageArgs:
-    """Inputs of `zomro.Image`.  Every field may be a plain value or a Pulumi `Input`.
+    """Inputs of `zomro.Image`; every one may be a plain value or a Pulumi `Input`.
 
-    Required: `image_name`, `region`, `url`, `disk_format`, `os_distro`,
-    `architecture`.  The provider checks every value before anything is sent
-    (see the README's field table for which changes edit in place and which
-    replace the image).
+    The provider checks every value before anything is sent; which change edits
+    the image in place and which replaces it is in the README's input table.
     """
 
-    image_name: Optional[pulumi.Input[str]] = None
-    """Name of the image as shown in the panel (edited in place)."""
-    region: Optional[pulumi.Input[str]] = None
-    """Data centre storing the image, e.g. `Netherlands-2` (replaces)."""
-    url: Optional[pulumi.Input[str]] = None
-    """Direct http(s) link to the image file (replaces)."""
-    disk_format: Optional[pulumi.Input[str]] = None
-    """One of iso, ami, ari, aki, vhd, vmdk, raw, qcow2, vdi (replaces)."""
-    os_distro: Optional[pulumi.Input[str]] = None
-    """Operating system name, e.g. `ubuntu` (edited in place)."""
+    image_name: pulumi.Input[str]
+    """Name of the image as shown in the panel."""
+    region: pulumi.Input[str]
+    """Data centre that stores the image, e.g. `Netherlands-2`."""
+    url: pulumi.Input[str]
+    """Direct http(s) link to the image file the API downloads."""
+    disk_format: pulumi.Input[str]
+    """Image file format: one of iso, ami, ari, aki, vhd, vmdk, raw, qcow2, vdi."""
+    os_distro: pulumi.Input[str]
+    """Operating system name, e.g. `ubuntu` (listed back as `Ubuntu`)."""
+    architecture: pulumi.Input[str]
+    """CPU architecture: one of x86_64, i686, ia64."""
     os_version: Optional[pulumi.Input[str]] = None
-    """Operating system version, e.g. `24` (edited in place)."""
-    architecture: Optional[pulumi.Input[str]] = None
-    """One of x86_64, i686, ia64 (edited in place)."""
+    """Operating system version, e.g. `24`."""
     min_disk: Optional[pulumi.Input[int]] = None
-    """Minimum instance disk in GB; default 1 (edited in place)."""
+    """Minimum instance disk in GB (whole number >= 1)."""
     min_ram: Optional[pulumi.Input[int]] = None
-    """Minimum instance RAM in GB; default 1 (edited in place)."""
+    """Minimum instance RAM in GB (whole number >= 1)."""
     protected: Optional[pulumi.Input[bool]] = None
-    """Block deletion while true; default false (edited in place)."""
+    """Blocks deletion while true (also blocks `pulumi destroy`)."""
     pricelist: Optional[pulumi.Input[str]] = None
-    """Tariff id of the image service; default `6854` (replaces)."""
+    """Id of the image tariff (price list)."""
     order_period: Optional[pulumi.Input[int]] = None
-    """Billing period; images are billed daily: -50, the default (replaces)."""
+    """Billing period; images are billed daily, which the API calls -50."""
     create_timeout: Optional[pulumi.Input[int]] = None
-    """Seconds to wait for Active before the new image is deleted and create fails; default 1800."""
+    """Seconds to wait for a new image to become Active before it is deleted and the create fails."""
     adopt_image_id: Optional[pulumi.Input[str]] = None
-    """Id of an existing image to manage instead of ordering a new one."""
+    """Id of an existing image to take over instead of ordering a new one."""
 
     def to_props(self) -> dict[str, Any]:
+        """The inputs by name, unset ones as None (the provider fills in defaults)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def _split_args(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Optional[ImageArgs], Optional[pulumi.ResourceOptions], dict[str, Any]]:
+    """(ImageArgs, ResourceOptions, remaining keyword inputs) from either call style."""
+    positional = list(args)
+    image_args = kwargs.pop("args", None)
+    opts = kwargs.pop("opts", None)
+    if positional and (positional[0] is None or isinstance(positional[0], ImageArgs)):
+        image_args = positional.pop(0) or image_args
+    if positional:
+        opts = positional.pop(0)
+    if positional:
+        raise TypeError("zomro.Image takes (resource_name, args, opts) or keyword inputs")
+    if image_args is not None and not isinstance(image_args, ImageArgs):
+        raise TypeError(f"args must be a zomro.ImageArgs, got {type(image_args).__name__}")
+    if opts is not None and not isinstance(opts, pulumi.ResourceOptions):
+        raise TypeError(f"opts must be a pulumi.ResourceOptions, got {type(opts).__name__}")
+    return image_args, opts, kwargs
 
 
 class Image(dynamic.Resource, module="zomro", name="Image"):
@@ -70,19 +97,33 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
     """
 
     image_name: pulumi.Output[str]
+    """Name of the image as shown in the panel."""
     region: pulumi.Output[str]
+    """Data centre that stores the image, e.g. `Netherlands-2`."""
     url: pulumi.Output[str]
+    """Direct http(s) link to the image file the API downloads."""
     disk_format: pulumi.Output[str]
+    """Image file format: one of iso, ami, ari, aki, vhd, vmdk, raw, qcow2, vdi."""
     os_distro: pulumi.Output[str]
+    """Operating system name, e.g. `ubuntu` (listed back as `Ubuntu`)."""
     architecture: pulumi.Output[str]
-    min_disk: pulumi.Output[int]
-    min_ram: pulumi.Output[int]
+    """CPU architecture: one of x86_64, i686, ia64."""
     os_version: pulumi.Output[Optional[str]]
+    """Operating system version, e.g. `24`."""
+    min_disk: pulumi.Output[int]
+    """Minimum instance disk in GB (whole number >= 1)."""
+    min_ram: pulumi.Output[int]
+    """Minimum instance RAM in GB (whole number >= 1)."""
     protected: pulumi.Output[bool]
+    """Blocks deletion while true (also blocks `pulumi destroy`)."""
     pricelist: pulumi.Output[str]
+    """Id of the image tariff (price list)."""
     order_period: pulumi.Output[int]
+    """Billing period; images are billed daily, which the API calls -50."""
     create_timeout: pulumi.Output[int]
+    """Seconds to wait for a new image to become Active before it is deleted and the create fails."""
     adopt_image_id: pulumi.Output[Optional[str]]
+    """Id of an existing image to take over instead of ordering a new one."""
     image_id: pulumi.Output[str]
     """The API's id of the image (`elid`); the same as the resource id."""
     status: pulumi.Output[str]
@@ -100,29 +141,70 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
 
     @overload
     def __init__(
-        self, resource_name: str, args: ImageArgs, opts: Optional[pulumi.ResourceOptions] = None
-    ) -> None: ...
+        self,
+        resource_name: str,
+        args: ImageArgs,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        """Create an image from an `ImageArgs`.
+
+        :param resource_name: The Pulumi name of the resource (not the image's name).
+        :param args: The inputs.
+        :param opts: Options for the resource (`protect`, `depends_on`, ...).
+        """
 
     @overload
     def __init__(
         self,
         resource_name: str,
-        args: None = None,
         opts: Optional[pulumi.ResourceOptions] = None,
-        **kwargs: Any,
-    ) -> None: ...
-
-    def __init__(
-        self,
-        resource_name: str,
-        args: Optional[ImageArgs] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        **kwargs: Any,
+        *,
+        image_name: pulumi.Input[str],
+        region: pulumi.Input[str],
+        url: pulumi.Input[str],
+        disk_format: pulumi.Input[str],
+        os_distro: pulumi.Input[str],
+        architecture: pulumi.Input[str],
+        os_version: Optional[pulumi.Input[str]] = None,
+        min_disk: Optional[pulumi.Input[int]] = None,
+        min_ram: Optional[pulumi.Input[int]] = None,
+        protected: Optional[pulumi.Input[bool]] = None,
+        pricelist: Optional[pulumi.Input[str]] = None,
+        order_period: Optional[pulumi.Input[int]] = None,
+        create_timeout: Optional[pulumi.Input[int]] = None,
+        adopt_image_id: Optional[pulumi.Input[str]] = None,
     ) -> None:
-        props = (args or ImageArgs()).to_props()
-        # Keys that are not ImageArgs fields go through too, so the provider's
-        # check names them ("unknown property ...") at preview, before any call.
-        props.update(kwargs)
+        """Create an image from keyword inputs.
+
+        :param resource_name: The Pulumi name of the resource (not the image's name).
+        :param opts: Options for the resource (`protect`, `depends_on`, ...).
+        :param image_name: Name of the image as shown in the panel.
+        :param region: Data centre that stores the image, e.g. `Netherlands-2`.
+        :param url: Direct http(s) link to the image file the API downloads.
+        :param disk_format: Image file format: one of iso, ami, ari, aki, vhd, vmdk, raw, qcow2, vdi.
+        :param os_distro: Operating system name, e.g. `ubuntu` (listed back as `Ubuntu`).
+        :param architecture: CPU architecture: one of x86_64, i686, ia64.
+        :param os_version: Operating system version, e.g. `24`.
+        :param min_disk: Minimum instance disk in GB (whole number >= 1).
+        :param min_ram: Minimum instance RAM in GB (whole number >= 1).
+        :param protected: Blocks deletion while true (also blocks `pulumi destroy`).
+        :param pricelist: Id of the image tariff (price list).
+        :param order_period: Billing period; images are billed daily, which the API calls -50.
+        :param create_timeout: Seconds to wait for a new image to become Active before it is
+            deleted and the create fails.
+        :param adopt_image_id: Id of an existing image to take over instead of ordering a new one.
+        """
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        image_args, opts, extra = _split_args(args, kwargs)
+        props: dict[str, Any] = {f.name: None for f in INPUTS}
+        if image_args is not None:
+            props.update(image_args.to_props())
+        # Keys that are not inputs go through too (a type checker flags them, a
+        # plain `python` run does not), so the provider's check names them at
+        # preview ("unknown property ..."), before any API call.
+        props.update(extra)
+        # Declaring the outputs makes them attributes of the resource.
         for name in OUTPUTS:
             props.setdefault(name, None)
         super().__init__(ImageProvider(), resource_name, props, opts)
@@ -131,9 +213,15 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
     def get(
         resource_name: str, id: pulumi.Input[str], opts: Optional[pulumi.ResourceOptions] = None
     ) -> Image:
-        """Read an existing image by id without managing it (`pulumi destroy` leaves it)."""
+        """Read an existing image by id without managing it (`pulumi destroy` leaves it).
+
+        :param resource_name: The Pulumi name of the resource.
+        :param id: The API's image id (`elid`).
+        :param opts: Options for the resource.
+        """
         merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        return Image(resource_name, ImageArgs(), merged)
+        # No inputs: a read takes every value from the API.
+        return cast(Any, Image)(resource_name, opts=merged)
 
 
 def get_images(region: Optional[str] = None, image_name: Optional[str] = None) -> list[ImageRecord]:
@@ -141,6 +229,9 @@ def get_images(region: Optional[str] = None, image_name: Optional[str] = None) -
 
     A plain function for lookups in programs (it calls the API when the program
     runs, previews included); uses the same settings as the provider.
+
+    :param region: Only images in this data centre (any letter case).
+    :param image_name: Only images with exactly this name.
     """
     config = pulumi.Config("zomro")
     settings = ProviderSettings.load(
@@ -157,3 +248,40 @@ def get_images(region: Optional[str] = None, image_name: Optional[str] = None) -
         if (region is None or (r.region or "").casefold() == region.casefold())
         and (image_name is None or r.image_name == image_name)
     ]
+
+
+@dataclasses.dataclass(frozen=True)
+class GetImagesResult:
+    """What `get_images_output` resolves to: the filters and the matching images."""
+
+    region: Optional[str]
+    """The region filter the lookup ran with (None: every region)."""
+    image_name: Optional[str]
+    """The name filter the lookup ran with (None: every name)."""
+    images: list[ImageRecord]
+    """The matching images, as the API lists them."""
+
+    @property
+    def ids(self) -> list[str]:
+        """The API ids of the matching images."""
+        return [r.id for r in self.images]
+
+
+def get_images_output(
+    region: Optional[pulumi.Input[Optional[str]]] = None,
+    image_name: Optional[pulumi.Input[Optional[str]]] = None,
+) -> pulumi.Output[GetImagesResult]:
+    """`get_images` for inputs that are Pulumi `Output`s (another resource's name...).
+
+    The lookup runs once the filters are known; during a preview with unknown
+    filters the result is unknown, as with generated SDKs' `*_output` lookups.
+
+    :param region: Only images in this data centre (any letter case).
+    :param image_name: Only images with exactly this name.
+    """
+
+    def lookup(filters: Mapping[str, Any]) -> GetImagesResult:
+        found = get_images(region=filters["region"], image_name=filters["image_name"])
+        return GetImagesResult(filters["region"], filters["image_name"], found)
+
+    return pulumi.Output.all(region=region, image_name=image_name).apply(lookup)
