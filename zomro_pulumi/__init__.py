@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     )
     from .model import ImageRecord
     from .provider import ImageProvider
-    from .resource import Image, ImageArgs, get_images
+    from .resource import GetImagesResult, Image, ImageArgs, get_images, get_images_output
     from .settings import ProviderSettings
 
 _EXPORTS = {
@@ -47,6 +47,8 @@ _EXPORTS = {
     "Image": "resource",
     "ImageArgs": "resource",
     "get_images": "resource",
+    "get_images_output": "resource",
+    "GetImagesResult": "resource",
 }
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "AuthError",
     "BusyError",
     "ConfigError",
+    "GetImagesResult",
     "Image",
     "ImageArgs",
     "ImageProvider",
@@ -66,6 +69,7 @@ __all__ = [
     "ZomroClient",
     "ZomroError",
     "get_images",
+    "get_images_output",
 ]
 __version__ = "0.1.0"
 
