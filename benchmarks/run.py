@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.harness import UBUNTU, Emulator, Project, make_project, pulumi_bin  # noqa: E402
+from harness import UBUNTU, Emulator, Project, make_project, pulumi_bin  # noqa: E402
 
 
 def image(i: int) -> dict[str, Any]:

@@ -1,9 +1,14 @@
 """Drive the real `pulumi` CLI on a file backend against an emulator.
 
-Shared by the end-to-end tests and `benchmarks/run.py`: an `Emulator` in this
+Shared by the end-to-end tests and `benchmarks/run.py` (a top-level package so
+neither imports the other; it is not part of the wheel): an `Emulator` in this
 process with helpers for its admin side, and a `Project` whose program declares
 one `zomro.Image` per entry of `images.json`, so a caller changes what is
 declared by rewriting that file, exactly as a user edits a program.
+
+`ZOMRO_E2E_EMULATOR`, a JSON object of `EmulatorConfig` field overrides, is
+merged into every emulator the harness starts, so the whole suite can be rerun
+under another API shape without editing a test.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import requests
 
 from zomro_pulumi.emulator import EmulatorConfig, EmulatorServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 PROGRAM = textwrap.dedent(
     '''
@@ -77,14 +82,44 @@ def pulumi_bin() -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+ENV_SETTINGS = "ZOMRO_E2E_EMULATOR"
+
+
+def env_settings() -> dict[str, Any]:
+    """`EmulatorConfig` overrides from `ZOMRO_E2E_EMULATOR` (a JSON object), or none.
+
+    Keys are passed through untouched so a misspelt field fails `EmulatorConfig`
+    loudly instead of silently testing the default shape; JSON lists become tuples,
+    the type of every sequence field of the config.
+    """
+    raw = os.environ.get(ENV_SETTINGS, "").strip()
+    if not raw:
+        return {}
+    try:
+        given = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_SETTINGS} is not JSON: {exc}") from None
+    if not isinstance(given, dict):
+        raise ValueError(f"{ENV_SETTINGS} must be a JSON object of EmulatorConfig fields")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+
+
 class Emulator:
-    """The emulator in this process, with helpers to read its admin side."""
+    """The emulator in this process, with helpers to read its admin side.
+
+    Settings are layered: the harness's fast defaults, then `ZOMRO_E2E_EMULATOR`,
+    then what the caller passes (a test that needs a particular shape keeps it).
+    """
 
     def __init__(self, **settings: Any) -> None:
-        config = EmulatorConfig(
-            port=0,
-            **{"activation_delay": 1.0, "delete_delay": 0.3, "seed": 7, **settings},
-        )
+        merged = {
+            "activation_delay": 1.0,
+            "delete_delay": 0.3,
+            "seed": 7,
+            **env_settings(),
+            **settings,
+        }
+        config = EmulatorConfig(port=0, **merged)
         self.server = EmulatorServer(config).start()
         self.url: str = self.server.url
         self.admin: str = self.server.admin_url
@@ -141,6 +176,8 @@ class Emulator:
 
 @dataclass
 class Result:
+    """What one CLI command printed and how it exited."""
+
     returncode: int
     stdout: str
     stderr: str

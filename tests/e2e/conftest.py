@@ -1,7 +1,7 @@
 """End-to-end fixtures: the real `pulumi` CLI, a file backend, an emulator per test.
 
 Each test gets its own emulator on a free port and its own backend folder and
-project (see `harness.py`).
+project (see the top-level `harness` package, shared with the benchmarks).
 """
 
 from __future__ import annotations
@@ -12,29 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import (
-    MUTATING,
-    PROGRAM,
-    ROOT,
-    UBUNTU,
-    Emulator,
-    Project,
-    Result,
-    make_project,
-    pulumi_bin,
-)
-
-__all__ = [
-    "MUTATING",
-    "PROGRAM",
-    "ROOT",
-    "UBUNTU",
-    "Emulator",
-    "Project",
-    "Result",
-    "make_project",
-    "pulumi_bin",
-]
+from harness import Emulator, Project, make_project, pulumi_bin
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import UBUNTU, Emulator, Project
+from harness import UBUNTU, Emulator, Project
 
 OTHER_URL = "https://example.com/images/other.qcow2"
 

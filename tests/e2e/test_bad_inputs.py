@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .conftest import PROGRAM, UBUNTU, Emulator, Project, Result
+from harness import PROGRAM, UBUNTU, Emulator, Project, Result
 
 MISSING = object()
 

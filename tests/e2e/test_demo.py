@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import ROOT, Emulator, make_project
+from harness import ROOT, Emulator, make_project
 
 
 def clean_env() -> dict[str, str]:

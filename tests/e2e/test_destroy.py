@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import UBUNTU, Emulator, Project
+from harness import UBUNTU, Emulator, Project
 
 
 def test_destroy_leaves_no_image(project: Project, emulator: Emulator) -> None:

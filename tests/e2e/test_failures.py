@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import UBUNTU, Emulator, Project
+from harness import UBUNTU, Emulator, Project
 
 
 def ordered_and_deleted(emulator: Emulator) -> tuple[list[str], list[str]]:

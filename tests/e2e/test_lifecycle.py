@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import MUTATING, UBUNTU, Emulator, Project
+from harness import MUTATING, UBUNTU, Emulator, Project
 
 DOCUMENTED_ORDER_FIELDS = {
     "func",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import MUTATING, UBUNTU, Emulator, Project
+from harness import MUTATING, UBUNTU, Emulator, Project
 
 
 def changed(output: str) -> dict[str, str]:

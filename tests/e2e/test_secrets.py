@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import UBUNTU, Emulator, Project, make_project
+from harness import UBUNTU, Emulator, Project, make_project
 
 USER = "e2e-secrets-user"
 PASSWORD = "pw-6b1f0c7e-3d9a-4c55-9e8e-2a7d41f0b3c6-correct-horse-battery"

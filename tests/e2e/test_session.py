@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from .conftest import UBUNTU, Emulator, Project, Result, make_project
+from harness import UBUNTU, Emulator, Project, Result, make_project
 
 COUNT = 4
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import UBUNTU, Emulator, Project
+from harness import UBUNTU, Emulator, Project
 
 COUNT = 10
 
