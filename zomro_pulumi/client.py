@@ -13,6 +13,11 @@ Retry rules follow one idea: repeat only what is safe to repeat.
 - A lost answer (HTTP 5xx, dropped connection, a body that is not JSON) is
   retried for lists, views, edits and deletes; for an order it raises
   `UncertainOrderError` so the caller looks for the image before ordering again.
+
+Every call may carry a deadline (on the injected clock): each attempt's HTTP
+timeout shrinks to the time left, and no retry starts after it.  Whether an
+image exists is not decided here: a call on one id that fails raises, and the
+caller confirms through the image list.
 """
 
 from __future__ import annotations
@@ -21,10 +26,9 @@ import ipaddress
 import json
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from concurrent.futures import Future
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
 import requests
@@ -32,6 +36,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import (
     ApiError,
     AuthError,
@@ -44,7 +49,10 @@ from .errors import (
     ZomroError,
     redact,
 )
-from .model import ImageRecord, as_list
+from .model import ImageRecord, as_list, to_int, unwrap
+
+if TYPE_CHECKING:
+    from .trace import WireTrace
 
 log = logging.getLogger("zomro_pulumi.client")
 
@@ -57,6 +65,12 @@ FUNC_DELETE = "image.delete"
 
 # Where an order answer may carry the new image's id (the page does not say).
 ORDER_ID_KEYS = ("id", "elid", "item.id", "item_id")
+# Fields every order carries, fixed by the help page: confirm, skip the basket
+# (with `off` nothing is created), and the only item type there is.
+ORDER_CONSTANTS: Mapping[str, str] = {"sok": "ok", "skipbasket": "on", "image_type": "image"}
+# Shortest HTTP timeout a call is given when its deadline is near: a round trip
+# needs some time, and the caller's bound allows one HTTP timeout past it.
+MIN_ATTEMPT_TIMEOUT = 1.0
 
 
 def _is_loopback(host: str) -> bool:
@@ -107,6 +121,8 @@ class ZomroClient:
         page_size: int = 500,
         list_ttl: float = 2.0,
         session: Optional[requests.Session] = None,
+        clock: Clock = SYSTEM_CLOCK,
+        trace: Optional[WireTrace] = None,
     ) -> None:
         self.endpoint = check_endpoint(endpoint)
         self._static_token = token or None
@@ -117,6 +133,13 @@ class ZomroClient:
         self.timeout = timeout
         self.page_size = page_size
         self.list_ttl = list_ttl
+        self.clock = clock
+        self.trace = trace
+        if trace is not None:
+            # The trace redacts whatever this client holds now, renewed tokens included.
+            trace.secrets = lambda: self._secrets
+        # Pages the last full list took: what one list call costs a poller.
+        self.list_pages = 1
         # The retry budget and backoff curve for answers lost in transit; urllib3's
         # policy object does the counting and the exponential backoff.
         self._retry = Retry(
@@ -172,11 +195,17 @@ class ZomroClient:
         self._session.close()
 
     def call(
-        self, func: str, form: Optional[Mapping[str, str]] = None, *, safe: bool = True
+        self,
+        func: str,
+        form: Optional[Mapping[str, str]] = None,
+        *,
+        safe: bool = True,
+        deadline: Optional[float] = None,
     ) -> dict[str, Any]:
         """Send one API function and return `doc` of a successful answer.
 
-        `safe` says whether the call may be repeated when its answer is lost.
+        `safe` says whether the call may be repeated when its answer is lost;
+        `deadline` (on this client's clock) bounds every attempt and retry.
         """
         fields = {k: v for k, v in (form or {}).items() if v is not None}
         retry = self._retry.new()
@@ -184,20 +213,12 @@ class ZomroClient:
         while True:
             token = self._current_token(func)
             try:
-                doc = self._post(func, fields, token)
+                doc = self._post(func, fields, token, deadline)
                 return self._check_envelope(func, doc)
             except AuthError as exc:
-                if (
-                    exc.err_type == "access"
-                    and not relogged
-                    and self._can_login()
-                    and func != FUNC_AUTH
-                ):
-                    log.info("zomro: session expired during %s; logging in again", func)
-                    self._relogin(stale=token)
-                    relogged = True
-                    continue
-                if exc.err_type == "access" and func != FUNC_AUTH and not self._can_login():
+                if exc.err_type != "access" or func == FUNC_AUTH:
+                    raise
+                if not self._can_login():
                     raise AuthError(
                         f"{exc.message}: the session token was rejected or has expired; set a "
                         "fresh zomro:authToken, or zomro:username and zomro:password so the "
@@ -206,9 +227,13 @@ class ZomroClient:
                         err_type=exc.err_type,
                         err_object=exc.err_object,
                     ) from None
-                raise
+                if relogged:
+                    raise
+                log.info("zomro: session expired during %s; logging in again", func)
+                self._relogin(stale=token)
+                relogged = True
             except BusyError as exc:
-                retry = self._next_try(retry, func, exc)
+                retry = self._next_try(retry, func, exc, deadline)
             except TransportError as exc:
                 if not safe:
                     raise UncertainOrderError(
@@ -216,30 +241,55 @@ class ZomroClient:
                         "the change may or may not have been made",
                         func=func,
                     ) from None
-                retry = self._next_try(retry, func, exc)
+                retry = self._next_try(retry, func, exc, deadline)
 
-    def _next_try(self, retry: Retry, func: str, exc: ZomroError) -> Retry:
+    def _next_try(
+        self, retry: Retry, func: str, exc: ZomroError, deadline: Optional[float]
+    ) -> Retry:
         try:
             retry = retry.increment(method="POST", url=func, error=exc)
         except MaxRetryError:
             raise exc from None
-        delay = retry.get_backoff_time()
+        delay = max(retry.get_backoff_time(), 0.2)
+        if deadline is not None and self.clock.monotonic() + delay >= deadline:
+            raise exc from None
         log.info("zomro: %s failed transiently (%s); retrying in %.1fs", func, exc.message, delay)
-        time.sleep(max(delay, 0.2))
+        self.clock.sleep(delay)
         return retry
 
-    def _post(self, func: str, fields: Mapping[str, str], token: Optional[str]) -> Any:
+    def _attempt_timeout(self, deadline: Optional[float]) -> float:
+        if deadline is None:
+            return self.timeout
+        left = deadline - self.clock.monotonic()
+        return min(self.timeout, max(left, MIN_ATTEMPT_TIMEOUT))
+
+    def _post(
+        self,
+        func: str,
+        fields: Mapping[str, str],
+        token: Optional[str],
+        deadline: Optional[float] = None,
+    ) -> Any:
         body = {"out": "json", "func": func, **fields}
         if token and func != FUNC_AUTH:
             body["auth"] = token
         # Multipart, as the help page's `curl --form` examples send it.
         files = {k: (None, str(v)) for k, v in body.items()}
+        started = self.clock.monotonic()
         try:
-            resp = self._session.post(self.endpoint, files=files, timeout=self.timeout)
+            resp = self._session.post(
+                self.endpoint, files=files, timeout=self._attempt_timeout(deadline)
+            )
         except requests.RequestException as exc:
-            raise TransportError(
-                self._redact(f"no answer from {self.endpoint}: {type(exc).__name__}"), func=func
-            ) from None
+            error = self._redact(f"no answer from {self.endpoint}: {type(exc).__name__}")
+            self._traced(func, body, None, started, None, error)
+            raise TransportError(error, func=func) from None
+        answer: Any
+        try:
+            answer = resp.json()
+        except (ValueError, json.JSONDecodeError):
+            answer = None
+        self._traced(func, body, resp.status_code, started, answer, None, resp)
         if resp.status_code == 403:
             raise AuthError(
                 "HTTP 403: this IP address is temporarily blocked by the API",
@@ -250,12 +300,37 @@ class ZomroClient:
         if resp.status_code >= 500 or resp.status_code in (408, 429):
             raise TransportError(f"HTTP {resp.status_code} from the API", func=func)
         if resp.status_code >= 400:
-            raise ApiError(f"HTTP {resp.status_code} from the API", func=func)
-        try:
-            return resp.json()
-        except (ValueError, json.JSONDecodeError):
+            raise ApiError(
+                f"HTTP {resp.status_code} from the API",
+                func=func,
+                err_type=f"http{resp.status_code}",
+            )
+        if answer is None:
             # BILLmanager answers a long request with a non-JSON page while it works.
-            raise TransportError("the answer was not JSON (still processing?)", func=func) from None
+            raise TransportError("the answer was not JSON (still processing?)", func=func)
+        return answer
+
+    def _traced(
+        self,
+        func: str,
+        request: Mapping[str, str],
+        status: Optional[int],
+        started: float,
+        answer: Any,
+        error: Optional[str],
+        resp: Optional[requests.Response] = None,
+    ) -> None:
+        if self.trace is None:
+            return
+        body = answer if answer is not None or resp is None else resp.text
+        self.trace.record(
+            func=func,
+            request=request,
+            http_status=status,
+            duration_s=self.clock.monotonic() - started,
+            body=body,
+            error=error,
+        )
 
     def _check_envelope(self, func: str, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict) or not isinstance(payload.get("doc"), dict):
@@ -269,8 +344,8 @@ class ZomroClient:
         err_type = str(error.get("$type") or "").strip() or "unknown"
         err_object = str(error.get("$object") or "").strip() or None
         msg = (
-            _message(error.get("msg"))
-            or _message(error.get("detail"))
+            unwrap(error.get("msg"), raw=False)
+            or unwrap(error.get("detail"), raw=False)
             or "the API reported an error"
         )
         params = [
@@ -321,12 +396,6 @@ class ZomroClient:
         with self._auth_lock:
             if self._token and self._token != stale:
                 return self._token
-            if not self._can_login():
-                hint = (
-                    "the session token was rejected or has expired; set a fresh "
-                    "zomro:authToken, or zomro:username/zomro:password so the provider can log in again"
-                )
-                raise AuthError(hint, func=FUNC_AUTH, err_type="access")
             self._token = self.login()
             return self._token
 
@@ -352,16 +421,20 @@ class ZomroClient:
             self._generation += 1
             self._cached = None
 
-    def _mutating(self, func: str, form: Mapping[str, str], safe: bool) -> dict[str, Any]:
+    def _mutating(
+        self, func: str, form: Mapping[str, str], safe: bool, deadline: Optional[float]
+    ) -> dict[str, Any]:
         # Invalidate before and after: a list that started before the change, or
         # while it ran, must not be served to anyone asking after it.
         self._invalidate()
         try:
-            return self.call(func, form, safe=safe)
+            return self.call(func, form, safe=safe, deadline=deadline)
         finally:
             self._invalidate()
 
-    def list_images(self, *, max_age: Optional[float] = None) -> list[ImageRecord]:
+    def list_images(
+        self, *, max_age: Optional[float] = None, deadline: Optional[float] = None
+    ) -> list[ImageRecord]:
         """Every image of the account, all pages.  Concurrent callers share one
         fetch; an answer younger than `max_age` (default `list_ttl`) is reused
         unless this client changed something since it was fetched."""
@@ -371,7 +444,7 @@ class ZomroClient:
             if (
                 self._cached
                 and self._cached[0] == gen
-                and time.monotonic() - self._cached[1] <= ttl
+                and self.clock.monotonic() - self._cached[1] <= ttl
             ):
                 return list(self._cached[2])
             if self._inflight and self._inflight[0] == gen:
@@ -384,7 +457,7 @@ class ZomroClient:
         if not owner:
             return list(future.result())
         try:
-            records = self._fetch_all_pages()
+            records = self._fetch_all_pages(deadline)
         except BaseException as exc:
             future.set_exception(exc)
             with self._list_lock:
@@ -396,79 +469,66 @@ class ZomroClient:
             if self._inflight and self._inflight[1] is future:
                 self._inflight = None
             if self._generation == gen:
-                self._cached = (gen, time.monotonic(), records)
+                self._cached = (gen, self.clock.monotonic(), records)
         return list(records)
 
-    def _fetch_all_pages(self) -> list[ImageRecord]:
+    def _fetch_all_pages(self, deadline: Optional[float]) -> list[ImageRecord]:
         seen: dict[str, ImageRecord] = {}
         page = 1
         while page <= 1000:
-            doc = self.call(FUNC_LIST, {"p_num": str(page), "p_cnt": str(self.page_size)})
+            doc = self.call(
+                FUNC_LIST, {"p_num": str(page), "p_cnt": str(self.page_size)}, deadline=deadline
+            )
             items = as_list(doc.get("elem"))
             for item in items:
                 record = ImageRecord.from_api(item)
                 if record is not None:
                     seen.setdefault(record.id, record)
-            total = _int(doc.get("p_elems"))
-            page_cnt = _int(doc.get("p_cnt")) or self.page_size
+            total = to_int(unwrap(doc.get("p_elems")))
+            page_cnt = to_int(unwrap(doc.get("p_cnt"))) or self.page_size
             if not items or (total is None and len(items) < page_cnt):
                 break
             if total is not None and (len(seen) >= total or page * page_cnt >= total):
                 break
             page += 1
+        self.list_pages = page
         return list(seen.values())
 
-    def get_image(self, image_id: str) -> Optional[ImageRecord]:
-        """The single-image view (`image.edit` without `sok`); None when gone."""
-        try:
-            doc = self.call(FUNC_EDIT, {"elid": image_id})
-        except NotFoundError:
-            return None
+    def get_image(self, image_id: str, *, deadline: Optional[float] = None) -> ImageRecord:
+        """The single-image view (`image.edit` without `sok`).
+
+        Raises whatever the API answered for an id it does not show; whether
+        that means the image is gone is for the image list to say.
+        """
+        doc = self.call(FUNC_EDIT, {"elid": image_id}, deadline=deadline)
         if "elid" not in doc and "id" not in doc:
             doc = {**doc, "elid": {"$": image_id}}
-        return ImageRecord.from_api(doc)
+        record = ImageRecord.from_api(doc)
+        if record is None:
+            raise ApiError(f"the view of image {image_id} carried no usable id", func=FUNC_EDIT)
+        return record
 
-    def order_image(self, form: Mapping[str, str]) -> Optional[str]:
-        """Order one image; the new id when the answer carries one.
+    def order_image(
+        self, form: Mapping[str, str], *, deadline: Optional[float] = None
+    ) -> Optional[str]:
+        """Order one image with the documented constant fields added; the new
+        id when the answer carries one.
 
         Never repeated here when the answer is lost (`UncertainOrderError`).
         """
-        doc = self._mutating(FUNC_ORDER, {"sok": "ok", **form}, safe=False)
+        doc = self._mutating(FUNC_ORDER, {**ORDER_CONSTANTS, **form}, False, deadline)
         for key in ORDER_ID_KEYS:
-            value = doc.get(key)
-            raw = value.get("$") if isinstance(value, dict) else value
-            if (
-                isinstance(raw, (str, int))
-                and not isinstance(raw, bool)
-                and str(raw).strip().isdigit()
-            ):
-                return str(raw).strip()
+            raw = unwrap(doc.get(key))
+            if raw is not None and raw.strip().isdigit():
+                return raw.strip()
         return None
 
-    def edit_image(self, image_id: str, form: Mapping[str, str]) -> None:
-        self._mutating(FUNC_EDIT, {"sok": "ok", "elid": image_id, **form}, safe=True)
+    def edit_image(
+        self, image_id: str, form: Mapping[str, str], *, deadline: Optional[float] = None
+    ) -> None:
+        """`image.edit` with `sok`: change the given fields of one image."""
+        self._mutating(FUNC_EDIT, {"sok": "ok", "elid": image_id, **form}, True, deadline)
 
-    def delete_image(self, image_id: str) -> bool:
-        """True when a delete was accepted, False when the image was already gone."""
-        try:
-            self._mutating(FUNC_DELETE, {"elid": image_id}, safe=True)
-        except NotFoundError:
-            return False
-        return True
-
-
-def _message(value: Any) -> Optional[str]:
-    if isinstance(value, dict):
-        inner = value.get("$")
-        return str(inner) if inner is not None else None
-    if isinstance(value, str):
-        return value
-    return None
-
-
-def _int(value: Any) -> Optional[int]:
-    raw = value.get("$") if isinstance(value, dict) else value
-    try:
-        return int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
+    def delete_image(self, image_id: str, *, deadline: Optional[float] = None) -> None:
+        """`image.delete`; raises whatever the API answered when it refuses."""
+        self._mutating(FUNC_DELETE, {"elid": image_id}, True, deadline)

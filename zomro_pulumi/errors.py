@@ -23,7 +23,7 @@ def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
 
 
 class ZomroError(Exception):
-    """Base of everything the client raises."""
+    """Base of every error this package raises."""
 
     def __init__(
         self,
@@ -102,3 +102,11 @@ class TransportError(ZomroError):
 
 class UncertainOrderError(TransportError):
     """An order was sent but its answer was lost; the image may or may not exist."""
+
+
+class ImageCreateError(ZomroError):
+    """A new image did not become Active; the text says what happened to it."""
+
+
+class ImageCreateTimeout(ImageCreateError):
+    """A new image was not Active within `create_timeout`."""

@@ -262,10 +262,6 @@ OUTPUTS: Mapping[str, str] = {
     "created": "created",
 }
 
-# Form fields of an order that are not inputs: fixed by the help page.
-ORDER_CONSTANTS: Mapping[str, str] = {"image_type": "image", "skipbasket": "on"}
-
-
 def to_form(values: Mapping[str, Any], names: Optional[list[str]] = None) -> dict[str, str]:
     """Form fields for the named (default: all API) inputs present in `values`."""
     form: dict[str, str] = {}
@@ -277,3 +273,60 @@ def to_form(values: Mapping[str, Any], names: Optional[list[str]] = None) -> dic
             continue
         form[f.form_key] = f.form(value)
     return form
+
+
+def edit_form(current: Any, wanted: Mapping[str, Any]) -> dict[str, str]:
+    """The `image.edit` fields that bring `current` (an `ImageRecord` or earlier
+    inputs) to `wanted`: every editable field that differs, and nothing else.
+    A removed optional value is sent empty, which clears it."""
+
+    def value(name: str) -> Any:
+        if isinstance(current, ImageRecord):
+            return BY_NAME[name].live(current)
+        return current.get(name)
+
+    changed = [
+        f.name
+        for f in INPUTS
+        if f.change is Change.EDIT and not f.same(value(f.name), wanted.get(f.name))
+    ]
+    form = to_form(wanted, changed)
+    for name in changed:
+        form.setdefault(name, "")
+    return form
+
+
+def refreshed_inputs(record: ImageRecord, props: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs as the API reports them now, in the user's spelling where
+    only letter case differs; what a view does not report is kept."""
+    inputs: dict[str, Any] = {}
+    for f in INPUTS:
+        mine = props.get(f.name)
+        live = f.live(record)
+        if live is None or (mine is not None and f.same(mine, live)):
+            if mine is not None:
+                inputs[f.name] = mine
+            elif f.default is not None and f.change is Change.LOCAL:
+                inputs[f.name] = f.default
+        else:
+            inputs[f.name] = live
+    return inputs
+
+
+def outputs(record: ImageRecord, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every input that has a value, plus the outputs read from the API."""
+    outs = {f.name: inputs.get(f.name) for f in INPUTS if inputs.get(f.name) is not None}
+    outs.update({name: getattr(record, attr) for name, attr in OUTPUTS.items()})
+    return outs
+
+
+def unadoptable(record: ImageRecord, props: Mapping[str, Any]) -> list[str]:
+    """Why an existing image cannot be taken over: fields that would need a new image."""
+    return [
+        f"{f.name} is {f.live(record)!r} there but {props.get(f.name)!r} here"
+        for f in INPUTS
+        if f.change is Change.REPLACE
+        and f.live(record) is not None
+        and props.get(f.name) is not None
+        and not f.same(f.live(record), props.get(f.name))
+    ]

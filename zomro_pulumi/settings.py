@@ -12,8 +12,10 @@ import os
 from typing import Any, Callable, Optional
 
 from . import _concurrency
-from .client import DEFAULT_ENDPOINT, ZomroClient
+from .client import DEFAULT_ENDPOINT, ZomroClient, check_endpoint
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import ConfigError
+from .trace import WireTrace
 
 # attribute -> (stack config key, environment variable)
 CONFIG_KEYS: dict[str, tuple[str, str]] = {
@@ -24,6 +26,13 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
     "max_concurrency": ("zomro:maxConcurrency", "ZOMRO_MAX_CONCURRENCY"),
     "trace": ("zomro:trace", "ZOMRO_TRACE"),
 }
+
+
+NO_CREDENTIALS = (
+    "no Zomro credentials: set `pulumi config set --secret zomro:authToken TOKEN`, or "
+    "zomro:username and `pulumi config set --secret zomro:password ...` (environment: "
+    "ZOMRO_AUTH_TOKEN, or ZOMRO_USERNAME and ZOMRO_PASSWORD)"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,11 +70,25 @@ class ProviderSettings:
     def has_credentials(self) -> bool:
         return bool(self.token or (self.username and self.password))
 
-    def client(self) -> ZomroClient:
+    def problem(self) -> Optional[tuple[str, str]]:
+        """(config key, what is wrong) when no API call could succeed with these
+        settings; checked at preview, before anything is sent."""
+        try:
+            check_endpoint(self.endpoint)
+        except ConfigError as exc:
+            return CONFIG_KEYS["endpoint"][0], exc.message
+        if not self.has_credentials:
+            return CONFIG_KEYS["token"][0], NO_CREDENTIALS
+        return None
+
+    def client(self, clock: Clock = SYSTEM_CLOCK) -> ZomroClient:
+        """A client for these settings (with the wire trace, when one is set)."""
         return ZomroClient(
             self.endpoint,
             token=self.token,
             username=self.username,
             password=self.password,
             pool_size=max(16, self.max_concurrency * 2),
+            trace=WireTrace.from_setting(self.trace),
+            clock=clock,
         )
