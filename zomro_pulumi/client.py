@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from .clock import SYSTEM_CLOCK, Clock
@@ -42,6 +42,7 @@ from .errors import (
     AuthError,
     BusyError,
     ConfigError,
+    EndpointUnreachable,
     InvalidRequestError,
     NotFoundError,
     TransportError,
@@ -71,6 +72,11 @@ ORDER_CONSTANTS: Mapping[str, str] = {"sok": "ok", "skipbasket": "on", "image_ty
 # Shortest HTTP timeout a call is given when its deadline is near: a round trip
 # needs some time, and the caller's bound allows one HTTP timeout past it.
 MIN_ATTEMPT_TIMEOUT = 1.0
+# Opening a connection: how long one try may take, and how often it is tried
+# again (nothing was sent yet, so every call may).  An endpoint nobody answers
+# at fails within about 10 s, naming the endpoint.
+CONNECT_TIMEOUT = 3.0
+CONNECT_RETRIES = 2
 
 
 def _is_loopback(host: str) -> bool:
@@ -157,8 +163,8 @@ class ZomroClient:
             pool_connections=4,
             pool_maxsize=pool_size,
             max_retries=Retry(
-                total=3,
-                connect=3,
+                total=CONNECT_RETRIES,
+                connect=CONNECT_RETRIES,
                 read=0,
                 redirect=0,
                 status=0,
@@ -234,6 +240,8 @@ class ZomroClient:
                 relogged = True
             except BusyError as exc:
                 retry = self._next_try(retry, func, exc, deadline)
+            except EndpointUnreachable:
+                raise  # the connection was already tried again; nothing was sent
             except TransportError as exc:
                 if not safe:
                     raise UncertainOrderError(
@@ -277,10 +285,18 @@ class ZomroClient:
         files = {k: (None, str(v)) for k, v in body.items()}
         started = self.clock.monotonic()
         try:
+            timeout = self._attempt_timeout(deadline)
             resp = self._session.post(
-                self.endpoint, files=files, timeout=self._attempt_timeout(deadline)
+                self.endpoint, files=files, timeout=(min(CONNECT_TIMEOUT, timeout), timeout)
             )
         except requests.RequestException as exc:
+            if _never_connected(exc):
+                error = self._redact(
+                    f"cannot reach the Zomro API at {self.endpoint} ({_reason(exc)}); check "
+                    "zomro:endpoint (ZOMRO_ENDPOINT) and the network"
+                )
+                self._traced(func, body, None, started, None, error)
+                raise EndpointUnreachable(error, func=func) from None
             error = self._redact(f"no answer from {self.endpoint}: {type(exc).__name__}")
             self._traced(func, body, None, started, None, error)
             raise TransportError(error, func=func) from None
@@ -532,3 +548,23 @@ class ZomroClient:
     def delete_image(self, image_id: str, *, deadline: Optional[float] = None) -> None:
         """`image.delete`; raises whatever the API answered when it refuses."""
         self._mutating(FUNC_DELETE, {"elid": image_id}, True, deadline)
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """Whether the request failed before a connection opened (nothing was sent)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+def _reason(exc: requests.RequestException) -> str:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    text = str(reason or exc)
+    if "refused" in text.lower():
+        return "connection refused"
+    if "resolve" in text.lower() or "name or service" in text.lower():
+        return "host name not found"
+    if "timed out" in text.lower() or isinstance(exc, requests.ConnectTimeout):
+        return "connection timed out"
+    return type(reason or exc).__name__

@@ -100,6 +100,10 @@ class TransportError(ZomroError):
     """No usable answer: connection failure, HTTP 5xx, or a body that is not JSON."""
 
 
+class EndpointUnreachable(TransportError):
+    """No connection to the endpoint could be opened: nothing was sent."""
+
+
 class UncertainOrderError(TransportError):
     """An order was sent but its answer was lost; the image may or may not exist."""
 
