@@ -1,0 +1,143 @@
+"""A `pulumi up` killed after the order went out, and the way back README promises.
+
+The CLI is killed with SIGKILL as a whole process group, as a CI job timeout does,
+right after the emulator has answered the order: the image exists in the account
+but the state only holds a pending create without an id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import time
+from typing import Any
+
+from harness import UBUNTU, Emulator, Project
+
+URN = "urn:pulumi:e2e::zomro-e2e::pulumi-python:dynamic/zomro:Image::img"
+ORDER = "v2.image.order.param"
+
+
+def killed_after_order(project: Project, emulator: Emulator) -> dict[str, Any]:
+    """Start `pulumi up`, SIGKILL its process group once the order was answered,
+    and return the image that was left in the account."""
+    cmd = ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never"]
+    proc = subprocess.Popen(
+        [*cmd, "--stack", project.stack],
+        cwd=project.path,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while emulator.counts().get(ORDER, 0) == 0:
+            assert proc.poll() is None, "pulumi up ended before it ordered the image"
+            assert time.monotonic() < deadline, "pulumi up never ordered the image"
+            time.sleep(0.02)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    (leftover,) = emulator.images()
+    # the wanted name, or that name with the unique suffix of an order not yet renamed
+    assert re.fullmatch(rf"{UBUNTU['image_name']}(-zp-[0-9a-f]{{8}})?", leftover["image_name"])
+    return leftover
+
+
+def pending(project: Project) -> list[tuple[str, str]]:
+    """(type, URN) of every pending operation in the stack's state."""
+    ops = project.export().get("deployment", {}).get("pending_operations") or []
+    return [(op["type"], op["resource"]["urn"]) for op in ops]
+
+
+def test_killed_up_is_recovered_by_cancel_clear_and_adopt(
+    project: Project, emulator: Emulator
+) -> None:
+    project.declare({"img": UBUNTU})
+    leftover = killed_after_order(project, emulator)
+
+    locked = project.up(check=False)
+    assert locked.returncode != 0
+    assert "the stack is currently locked" in locked.output and "pulumi cancel" in locked.output
+    assert emulator.counts()[ORDER] == 1
+    assert pending(project) == [("creating", URN)]
+    assert project.resources() == []
+
+    cancelled = project.run("cancel", "--yes", "--stack", project.stack)
+    assert "has been canceled" in cancelled.output
+    project.run("refresh", "--yes", "--skip-preview", "--clear-pending-creates")
+    assert pending(project) == []
+
+    project.declare({"img": {**UBUNTU, "adopt_image_id": leftover["id"]}})
+    project.up()
+    (image,) = emulator.images()
+    assert image["id"] == leftover["id"] and image["status"] == "Active"
+    assert image["image_name"] == UBUNTU["image_name"]
+    assert emulator.counts()[ORDER] == 1  # nothing ordered a second time
+    (resource,) = project.resources()
+    assert resource["id"] == leftover["id"] == project.outputs()["img_id"]
+    assert pending(project) == []
+
+    project.declare({"img": UBUNTU})  # adopt_image_id may go once adopted
+    preview = project.preview()
+    for word in ("to create", "to update", "to replace", "to delete"):
+        assert word not in preview.stdout
+    project.up()
+    assert [i["id"] for i in emulator.images()] == [leftover["id"]]
+    assert [r["id"] for r in project.resources()] == [leftover["id"]]
+
+
+def test_plain_rerun_warns_with_the_leftover_id_and_orders_a_second_image(
+    project: Project, emulator: Emulator
+) -> None:
+    project.declare({"img": UBUNTU})
+    leftover = killed_after_order(project, emulator)
+    project.run("cancel", "--yes", "--stack", project.stack)
+
+    rerun = project.up()
+    assert "pending operations from previous deployment" in rerun.output
+    warning = [line for line in rerun.output.splitlines() if leftover["id"] in line]
+    assert any(f"adopt_image_id='{leftover['id']}'" in line for line in warning), rerun.output
+    assert any("delete" in line for line in warning), rerun.output
+
+    # as README says: a second image, the leftover untouched, the pending create kept
+    images = {i["id"]: i for i in emulator.images()}
+    assert len(images) == 2 and leftover["id"] in images
+    assert images[leftover["id"]]["image_name"] == leftover["image_name"]
+    (resource,) = project.resources()
+    assert resource["id"] != leftover["id"] and resource["id"] in images
+    assert images[resource["id"]]["status"] == "Active"
+    assert images[resource["id"]]["image_name"] == UBUNTU["image_name"]
+    assert pending(project) == [("creating", URN)]
+
+
+def test_import_pending_creates_imports_nothing_with_this_cli(
+    project: Project, emulator: Emulator
+) -> None:
+    """README advises against `--import-pending-creates`: it drops the pending create
+    without reading the image, which is neither tracked nor deleted afterwards."""
+    project.declare({"img": UBUNTU})
+    leftover = killed_after_order(project, emulator)
+    project.run("cancel", "--yes", "--stack", project.stack)
+
+    joined = project.run(
+        "refresh", "--yes", "--skip-preview", "--import-pending-creates", f"{URN},{leftover['id']}",
+        check=False,
+    )
+    assert joined.returncode != 0
+    assert "each URN must be followed by an ID" in joined.output
+
+    emulator.reset_stats()
+    project.run(
+        "refresh", "--yes", "--skip-preview",
+        "--import-pending-creates", URN, "--import-pending-creates", leftover["id"],
+    )
+    assert pending(project) == []
+    assert project.resources() == []
+    assert [i["id"] for i in emulator.images()] == [leftover["id"]]
+    assert emulator.mutating() == 0
