@@ -1,6 +1,6 @@
 # make demo   — set up and run `pulumi up` against the offline Zomro API emulator
 # make test   — the whole test suite (unit, emulator, end-to-end with the real CLI)
-.PHONY: demo test setup pulumi lint bench bench-quick demo-clean clean
+.PHONY: demo test setup pulumi lint bench bench-quick demo-clean clean dist
 
 demo:
 	scripts/demo.sh
@@ -24,8 +24,13 @@ bench: setup
 bench-quick: setup
 	.venv/bin/python benchmarks/run.py --quick
 
+# wheel and sdist in dist/ (install with: pip install dist/zomro_pulumi-*.whl)
+dist: setup
+	rm -rf dist
+	.venv/bin/python -m build --outdir dist .
+
 demo-clean:
 	rm -rf .demo Pulumi.demo.yaml
 
 clean: demo-clean
-	rm -rf .venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .matrix build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
