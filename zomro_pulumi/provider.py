@@ -60,12 +60,17 @@ def _plain(value: Any) -> Any:
     return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
 
 
-def _briefly(method: F) -> F:
-    """Our errors reach the user as their message, not a page of traceback.
+class ShownAbove(Exception):
+    """Carries an error of this provider to the engine with its message first."""
 
-    The SDK reports an exception with `traceback.format_exc()`; raising it again
-    here without its traceback leaves the message and two SDK frames.
-    `ZOMRO_DEBUG=1` keeps the whole traceback.
+
+def _briefly(method: F) -> F:
+    """Our errors reach the user message first, not after a page of traceback.
+
+    The SDK reports an exception as `traceback.format_exc()`, which prints the
+    cause before the exception itself, and an exception that was never raised
+    without any traceback: so the error goes out as the traceback-free cause
+    of a short `ShownAbove`.  `ZOMRO_DEBUG=1` keeps the whole traceback.
     """
 
     @functools.wraps(method)
@@ -75,7 +80,9 @@ def _briefly(method: F) -> F:
         except ZomroError as exc:
             if os.environ.get("ZOMRO_DEBUG"):
                 raise
-            raise exc.with_traceback(None) from None
+            shown = exc.with_traceback(None)
+            shown.__cause__ = shown.__context__ = None
+            raise ShownAbove("the error above (ZOMRO_DEBUG=1 shows the traceback)") from shown
 
     return wrapper  # type: ignore[return-value]
 
