@@ -298,3 +298,25 @@ def test_refused_login_with_a_working_token_fails_but_checks_the_rest(api: FakeA
     assert checks["missing id (elid 0)"].status == doctor.OK
     assert report.stopped is None
     assert report.exit_status == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (envelope_error("access", "", "Access denied"), "error $type access"),
+        ((404, "<html><body>Not Found</body></html>"), "HTTP 404"),
+        ((200, "<!DOCTYPE html><html>working…</html>"), "HTML that is not JSON"),
+    ],
+    ids=["access", "http404", "html"],
+)
+def test_missing_id_answers_the_client_does_not_map_are_unknown(
+    answer: Any, says: str, api: FakeApi
+) -> None:
+    api.add_image("5206258", fleio_status="Active")
+    api.queue("image.edit", *[only_for_elid("0", answer)] * 4)
+    report = run()
+    check = by_name(report)["missing id (elid 0)"]
+    assert check.status == doctor.UNKNOWN, check
+    assert says in check.seen
+    assert check.seen.endswith(doctor._NOT_DIRECT)
+    assert report.exit_status == 0
