@@ -144,6 +144,7 @@ def up16_calls(workdir: Path, bin_dir: str, activation: float) -> dict[str, Any]
 
 
 def refresh_and_preview_calls(workdir: Path, bin_dir: str) -> dict[str, Any]:
+    """API calls of `pulumi refresh` and of an unchanged `pulumi preview`, 50 images."""
     with emulator(0.5) as emu:
         proj = project(workdir, "refresh50", bin_dir, emu)
         timed_up(proj, images(50), 64)
