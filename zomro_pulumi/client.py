@@ -460,7 +460,7 @@ class ZomroClient:
             if (
                 self._cached
                 and self._cached[0] == gen
-                and self.clock.monotonic() - self._cached[1] <= ttl
+                and self.clock.monotonic() - self._cached[1] < ttl
             ):
                 return list(self._cached[2])
             if self._inflight and self._inflight[0] == gen:

@@ -1,10 +1,13 @@
-"""The API client: envelope, auth, retries, paging, shared list, redaction."""
+"""The API client: envelope, auth, retries, deadlines, paging, shared list,
+the wire trace, redaction."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +24,23 @@ from zomro_pulumi import (
     ZomroClient,
     ZomroError,
 )
+from zomro_pulumi.client import MIN_ATTEMPT_TIMEOUT
+from zomro_pulumi.clock import FakeClock
+from zomro_pulumi.trace import WireTrace
 
-from .conftest import ENDPOINT, FakeApi, envelope_error, fast_client, wrap
+from .conftest import (
+    ENDPOINT,
+    MISSING_SHAPES,
+    ORDER,
+    FakeApi,
+    Hang,
+    envelope_error,
+    fast_client,
+    wrap,
+)
 
 ORDER_FORM = {
-    "image_type": "image", "skipbasket": "on", "image_name": "Ubuntu24", "region": "Netherlands-2",
+    "image_name": "Ubuntu24", "region": "Netherlands-2",
     "min_disk": "1", "min_ram": "1", "disk_format": "iso", "os_distro": "ubuntu", "os_version": "24",
     "architecture": "x86_64", "url": "https://releases.ubuntu.com/24.04/x.iso", "protected": "on",
     "pricelist": "6854", "order_period": "-50",
@@ -39,25 +54,26 @@ def test_every_call_sends_out_json_and_the_token_as_multipart(api: FakeApi) -> N
     assert (call["p_num"], call["p_cnt"]) == ("1", "500")
 
 
-def test_order_sends_exactly_the_documented_fields_and_reads_the_id(api: FakeApi) -> None:
+def test_order_adds_the_documented_constant_fields_and_reads_the_id(api: FakeApi) -> None:
     new_id = fast_client().order_image(ORDER_FORM)
-    (call,) = api.forms("v2.image.order.param")
-    assert set(call) == {"func", "out", "auth", "sok", *ORDER_FORM}
-    assert call["sok"] == "ok"
-    assert new_id == "5206259"
+    (call,) = api.forms(ORDER)
+    assert set(call) == {"func", "out", "auth", "sok", "skipbasket", "image_type", *ORDER_FORM}
+    assert (call["sok"], call["skipbasket"], call["image_type"]) == ("ok", "on", "image")
+    assert {k: call[k] for k in ORDER_FORM} == ORDER_FORM
+    assert new_id == "5206259" and list(api.images) == ["5206259"]
 
 
-@pytest.mark.parametrize("key", ["id", "elid", "item.id"])
-def test_order_id_found_under_any_plausible_key(api: FakeApi, key: str) -> None:
-    api.queue("v2.image.order.param", {"doc": {"ok": {}, key: wrap("777")}})
-    assert fast_client().order_image(ORDER_FORM) == "777"
+@pytest.mark.parametrize("reply", ["id", "elid", "item.id", "bare"])
+def test_order_id_found_in_every_plausible_reply(api: FakeApi, reply: str) -> None:
+    api.order_reply = reply
+    assert fast_client().order_image(ORDER_FORM) == "5206259"
 
 
 @pytest.mark.parametrize(
-    "doc", [{"ok": {}}, {"id": {}}, {"id": wrap("not-a-number")}, {"id": [1, 2]}]
+    "doc", [{"ok": {}}, {"id": {}}, {"id": wrap("not-a-number")}, {"elid": wrap("")}]
 )
 def test_order_without_a_usable_id_returns_none(api: FakeApi, doc: dict) -> None:
-    api.queue("v2.image.order.param", {"doc": doc})
+    api.queue(ORDER, {"doc": doc})
     assert fast_client().order_image(ORDER_FORM) is None
 
 
@@ -220,6 +236,20 @@ def test_server_capping_the_page_size_is_followed(api: FakeApi) -> None:
     assert len(api.calls) == 3
 
 
+def test_list_pages_says_what_the_last_list_cost(api: FakeApi) -> None:
+    ids = [api.add_image(image_name=f"img{i}") for i in range(7)]
+    api.page_size_cap = 3
+    clock = FakeClock()
+    client = fast_client(clock, page_size=3)
+    client.list_images()
+    assert client.list_pages == 3
+    for image_id in ids[1:]:
+        del api.images[image_id]
+    clock.advance(1)
+    client.list_images(max_age=0)
+    assert client.list_pages == 1
+
+
 def test_single_element_as_object_and_as_list(api: FakeApi) -> None:
     image_id = api.add_image(image_name="only")
     assert [r.id for r in fast_client().list_images()] == [image_id]
@@ -237,17 +267,55 @@ def test_answer_without_paging_fields_is_one_page(api: FakeApi) -> None:
     assert len(api.calls) == 1
 
 
-def test_single_view_reads_one_image_and_none_when_gone(api: FakeApi) -> None:
+def test_single_view_reads_one_image(api: FakeApi) -> None:
     image_id = api.add_image(image_name="one", url="https://example.com/one.iso")
-    client = fast_client()
-    rec = client.get_image(image_id)
-    assert rec is not None and rec.url == "https://example.com/one.iso" and rec.protected is True
+    rec = fast_client().get_image(image_id)
+    assert rec.id == image_id and rec.url == "https://example.com/one.iso" and rec.protected is True
     assert api.calls[0]["elid"] == image_id and "sok" not in api.calls[0]
-    assert client.get_image("999") is None
 
 
-def test_delete_of_an_image_already_gone_is_not_an_error(api: FakeApi) -> None:
-    assert fast_client().delete_image("424242") is False
+# What the client raises for an id the account does not hold, per answer shape:
+# it never decides that the image is gone, whatever the wording.
+MISSING_ERRORS = {
+    "missed": (ApiError, "missed"),
+    "value": (InvalidRequestError, "value"),
+    "access": (AuthError, "access"),
+    "http404": (ApiError, "http404"),
+    "html200": (TransportError, None),
+}
+
+
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_single_view_of_a_missing_id_raises_whatever_the_answer(api: FakeApi, shape: str) -> None:
+    api.missing = shape
+    cls, err_type = MISSING_ERRORS[shape]
+    with pytest.raises(cls) as info:
+        fast_client().get_image("999")
+    assert info.value.err_type == err_type and info.value.func == "image.edit"
+
+
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_delete_of_a_missing_id_raises_whatever_the_answer(api: FakeApi, shape: str) -> None:
+    api.missing = shape
+    cls, _ = MISSING_ERRORS[shape]
+    with pytest.raises(cls):
+        fast_client().delete_image("424242")
+    assert {c["elid"] for c in api.forms("image.delete")} == {"424242"}
+
+
+def test_delete_returns_nothing_and_the_image_is_gone(api: FakeApi) -> None:
+    image_id = api.add_image(image_name="x", protected=False)
+    assert fast_client().delete_image(image_id) is None  # type: ignore[func-returns-value]
+    assert api.images == {}
+
+
+@pytest.mark.parametrize("status", [400, 404, 410])
+def test_http_4xx_is_an_api_error_named_by_its_status_and_not_retried(api: FakeApi, status: int) -> None:
+    api.queue("image.edit", (status, "<html>nope</html>"))
+    with pytest.raises(ApiError) as info:
+        fast_client().edit_image("1", {"image_name": "x"})
+    assert info.value.err_type == f"http{status}" and f"HTTP {status}" in str(info.value)
+    assert len(api.forms("image.edit")) == 1
 
 
 def test_edit_sends_sok_elid_and_fields(api: FakeApi) -> None:
@@ -303,3 +371,82 @@ def test_plain_http_is_refused_unless_loopback(endpoint: str) -> None:
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8765", "http://localhost:1/", "http://[::1]:80/"])
 def test_plain_http_to_loopback_is_allowed(endpoint: str) -> None:
     assert ZomroClient(endpoint, token="t").endpoint.endswith("/")
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+def test_without_a_deadline_every_attempt_gets_the_full_timeout(api: FakeApi) -> None:
+    fast_client(timeout=60).list_images()
+    (timeout,) = api.timeouts
+    assert timeout[1] == 60 and timeout[0] <= 60
+
+
+def test_each_attempt_timeout_shrinks_to_the_time_left(api: FakeApi) -> None:
+    clock = FakeClock()
+    client = fast_client(clock, timeout=60)
+    client.list_images(deadline=clock.monotonic() + 20)
+    clock.advance(15)
+    client.list_images(max_age=0, deadline=clock.monotonic() + 5)
+    client.list_images(max_age=0, deadline=clock.monotonic() + 0.01)
+    assert [t[1] for t in api.timeouts] == [20, 5, MIN_ATTEMPT_TIMEOUT]
+    assert all(connect <= read for connect, read in api.timeouts)
+
+
+def test_retries_stop_at_the_deadline(api: FakeApi) -> None:
+    clock = FakeClock()
+    client = fast_client(clock, retries=6)
+    api.queue("image", *[(502, "bad gateway")] * 20)
+    deadline = clock.monotonic() + 3
+    with pytest.raises(TransportError):
+        client.list_images(deadline=deadline)
+    assert clock.monotonic() <= deadline  # no pause ran past it
+    tried = len(api.calls)
+    assert 1 <= tried < 7
+    api.calls.clear()
+    with pytest.raises(TransportError):
+        client.list_images(max_age=0)  # without a deadline the whole budget is used
+    assert len(api.calls) == 7
+
+
+def test_a_hanging_answer_ends_the_call_at_its_deadline(api: FakeApi) -> None:
+    client = fast_client(api.clock, timeout=60)
+    api.queue("image.edit", *[Hang()] * 10)
+    start = api.clock.monotonic()
+    with pytest.raises(TransportError):
+        client.get_image("1", deadline=start + 25)
+    assert api.clock.monotonic() - start <= 25 + client.timeout
+    assert len(api.views()) == 1  # the time was used up by the first attempt
+
+
+def test_backoff_pauses_go_through_the_injected_clock(api: FakeApi) -> None:
+    clock = FakeClock()
+    api.queue("image", (503, ""), (503, ""))
+    started = time.monotonic()
+    fast_client(clock, backoff_factor=5).list_images()
+    assert len(clock.sleeps) == 2 and sum(clock.sleeps) >= 5
+    assert time.monotonic() - started < sum(clock.sleeps)  # not slept for real
+
+
+# ---------------------------------------------------------------- wire trace
+
+
+def test_wire_trace_has_one_line_per_exchange_and_no_credentials(api: FakeApi, tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl"
+    trace = WireTrace(path)
+    client = ZomroClient(
+        ENDPOINT, username="alice", password="s3cret-pass", clock=FakeClock(), trace=trace
+    )
+    image_id = api.add_image(image_name="a")
+    api.queue("image", (502, "<html>bad gateway</html>"))
+    client.list_images()
+    client.edit_image(image_id, {"image_name": "b"})
+    trace.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["func"] for line in lines] == api.funcs() == ["auth", "image", "image", "image.edit"]
+    assert [line["http_status"] for line in lines] == [200, 502, 200, 200]
+    text = path.read_text()
+    tokens = api.tokens - {"tok-1"}
+    assert "s3cret-pass" not in text and not any(token in text for token in tokens)
+    assert lines[0]["request"]["password"] == "***" and lines[1]["request"]["auth"] == "***"
+    assert lines[3]["request"]["image_name"] == "b"
