@@ -189,7 +189,7 @@ class StatusPoller:
             finally:
                 self._cond.acquire()
             self.rounds += 1
-            self._deliver(sightings, self._clock.monotonic())
+            self._deliver(sightings, now)
             self._cond.notify_all()
 
     def _expire(self, now: float) -> None:
@@ -215,7 +215,7 @@ class StatusPoller:
         by_name = any(w.image_id is None for w in watches)
         return by_name or len(watches) >= max(1, self._source.list_pages)
 
-    def _deliver(self, sightings: dict[int, Sighting], now: float) -> None:
+    def _deliver(self, sightings: dict[int, Sighting], round_start: float) -> None:
         for w in self._watches:
             sighting = sightings.get(id(w))
             if sighting is None or w.finished:
@@ -224,8 +224,10 @@ class StatusPoller:
             w.rounds += 1
             if sighting.record is not None and w.image_id is None:
                 w.image_id = sighting.record.id
-            while w.next_due <= now:
-                w.next_due += self.schedule.pause(w.next_due - w.started)
+            # Counted from the round that served it, so that watches started at
+            # different moments fall into the same rounds instead of each
+            # bringing its own; each still is looked at as often as it needs.
+            w.next_due = round_start + self.schedule.pause(round_start - w.started)
             try:
                 outcome = w.on_sighting(sighting)
             except BaseException as exc:
