@@ -85,7 +85,7 @@ def test_cli_flags_map_to_config(tmp_path) -> None:
     assert cfg.accounts == {"alice": "pw", "bob": "x:y"}
     assert cfg.demo_account is False
     assert (cfg.activation_delay, cfg.delete_delay, cfg.session_idle) == (0.5, 2.0, 60.0)
-    assert cfg.order_returns_id is False
+    assert cfg.order_reply == "none"  # --no-order-returns-id is the older form
     assert cfg.single_elem_object is False
     assert (cfg.default_page_size, cfg.max_page_size) == (10, 20)
     assert (cfg.kill_name, cfg.kill_status, cfg.stuck_name) == ("^bad", "Error", "stuck")
@@ -96,7 +96,8 @@ def test_cli_flags_map_to_config(tmp_path) -> None:
     assert cfg.log_requests is True
     defaults = config_from_args(build_parser().parse_args([]))
     assert (defaults.port, defaults.activation_delay, defaults.pricelists) == (8765, 3.0, ("6854",))
-    assert defaults.order_returns_id and defaults.single_elem_object and defaults.demo_account
+    assert defaults.order_reply == "id" and defaults.missing_id_error == "missed"
+    assert defaults.single_elem_object and defaults.demo_account
 
 
 def test_cli_rejects_bad_settings(capsys) -> None:

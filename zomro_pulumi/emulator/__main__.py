@@ -1,4 +1,8 @@
-"""Command line: ``python -m zomro_pulumi.emulator`` / ``zomro-emulator``."""
+"""Command line: ``python -m zomro_pulumi.emulator`` / ``zomro-emulator``.
+
+The server needs werkzeug, which only the ``emulator`` extra installs; without it
+the command says how to install it (exit status 2) instead of a traceback.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,19 @@ import threading
 from types import FrameType
 from typing import Optional
 
-from .config import DEMO_PASSWORD, DEMO_USER, TRANSIENT_KINDS, ConfigError, EmulatorConfig
-from .server import EmulatorServer
+from .config import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    MISSING_ID_ERRORS,
+    ORDER_REPLIES,
+    TRANSIENT_KINDS,
+    EmulatorConfig,
+    SettingError,
+)
 from .state import StateFileError
+
+#: What the command prints (to stderr) when werkzeug is not installed.
+NEEDS_EXTRA = 'zomro-emulator needs the emulator extra: pip install "zomro-pulumi[emulator]"'
 
 
 def _account(text: str) -> tuple[str, str]:
@@ -27,15 +41,19 @@ def _csv(text: str) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's options; each maps to an ``EmulatorConfig`` field."""
-    d = EmulatorConfig()
-    p = argparse.ArgumentParser(
+    defaults = EmulatorConfig()
+    parser = argparse.ArgumentParser(
         prog="zomro-emulator",
         description="Offline emulator of the Zomro Cloud VPS image API "
         "(admin endpoints under /_emulator/).",
     )
-    p.add_argument("--host", default=d.host, help="address to bind (default %(default)s)")
-    p.add_argument("--port", type=int, default=d.port, help="0 = a free port (default %(default)s)")
-    p.add_argument(
+    parser.add_argument(
+        "--host", default=defaults.host, help="address to bind (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=defaults.port, help="0 = a free port (default %(default)s)"
+    )
+    parser.add_argument(
         "--account",
         action="append",
         type=_account,
@@ -43,106 +61,148 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="USER:PASSWORD",
         help="extra account (repeatable)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--no-demo-account",
         dest="demo_account",
         action="store_false",
         help=f"do not create the {DEMO_USER}/{DEMO_PASSWORD} account",
     )
-    p.add_argument(
+    parser.add_argument(
         "--activation-delay",
         type=float,
-        default=d.activation_delay,
+        default=defaults.activation_delay,
         metavar="SECONDS",
         help="Saving -> Active (default %(default)s)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--delete-delay",
         type=float,
-        default=d.delete_delay,
+        default=defaults.delete_delay,
         metavar="SECONDS",
         help="Deleting -> gone (default %(default)s)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--session-idle",
         type=float,
-        default=d.session_idle,
+        default=defaults.session_idle,
         metavar="SECONDS",
         help="token idle expiry (default %(default)s)",
     )
-    p.add_argument(
+    parser.add_argument(
+        "--order-reply",
+        choices=ORDER_REPLIES,
+        default=defaults.order_reply,
+        help="where the order answer carries the new id: doc.id, doc.elid, "
+        'doc["item.id"] (wrapped), bare doc.id, or none (default %(default)s)',
+    )
+    parser.add_argument(
         "--order-returns-id",
         action=argparse.BooleanOptionalAction,
-        default=d.order_returns_id,
-        help="order answer carries doc.id",
+        default=None,
+        help="older form of --order-reply: yes = id, no = none",
     )
-    p.add_argument(
+    parser.add_argument(
+        "--missing-id-error",
+        choices=MISSING_ID_ERRORS,
+        default=defaults.missing_id_error,
+        help="answer to a call on a missing id: doc.error $type missed, value or access "
+        "(HTTP 200), an HTTP 404 page, or an HTML page with HTTP 200 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--saving-status",
+        default=defaults.saving_status,
+        metavar="WORD",
+        help="fleio_status while the file uploads (default %(default)s)",
+    )
+    parser.add_argument(
+        "--active-status",
+        default=defaults.active_status,
+        metavar="WORD",
+        help="fleio_status of a ready image (default %(default)s)",
+    )
+    parser.add_argument(
+        "--deleting-status",
+        default=defaults.deleting_status,
+        metavar="WORD",
+        help="fleio_status while an image is deleted (default %(default)s)",
+    )
+    parser.add_argument(
+        "--queued-for",
+        type=float,
+        default=defaults.queued_for,
+        metavar="SECONDS",
+        help="an ordered image shows 'queued' this long before the saving word "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
         "--single-elem-object",
         action=argparse.BooleanOptionalAction,
-        default=d.single_elem_object,
+        default=defaults.single_elem_object,
         help="a one-item list page is an object, not a list",
     )
-    p.add_argument(
+    parser.add_argument(
         "--default-page-size",
         type=int,
-        default=d.default_page_size,
+        default=defaults.default_page_size,
         metavar="N",
         help="items per page without p_cnt (0 = all)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--max-page-size",
         type=int,
-        default=d.max_page_size,
+        default=defaults.max_page_size,
         metavar="N",
         help="cap on p_cnt (0 = none)",
     )
-    p.add_argument("--kill-name", metavar="REGEX", help="such image names end in --kill-status")
-    p.add_argument(
+    parser.add_argument(
+        "--kill-name", metavar="REGEX", help="such image names end in --kill-status"
+    )
+    parser.add_argument(
         "--kill-status",
-        default=d.kill_status,
+        default=defaults.kill_status,
         help="failure status of killed images (default %(default)s)",
     )
-    p.add_argument("--stuck-name", metavar="REGEX", help="such image names stay Saving")
-    p.add_argument(
+    parser.add_argument("--stuck-name", metavar="REGEX", help="such image names stay Saving")
+    parser.add_argument(
         "--transient-rate",
         type=float,
-        default=d.transient_rate,
+        default=defaults.transient_rate,
         metavar="FLOAT",
         help="probability 0..1 of a transient fault per API request",
     )
-    p.add_argument(
+    parser.add_argument(
         "--transient-kinds",
         type=_csv,
-        default=d.transient_kinds,
+        default=defaults.transient_kinds,
         help=f"comma list of {','.join(TRANSIENT_KINDS)}",
     )
-    p.add_argument(
+    parser.add_argument(
         "--latency-ms",
         type=int,
-        default=d.latency_ms,
+        default=defaults.latency_ms,
         metavar="N",
         help="added to every API request",
     )
-    p.add_argument("--seed", type=int, default=None, help="random seed for faults")
-    p.add_argument("--state-file", metavar="PATH", help="persist images in this JSON file")
-    p.add_argument(
+    parser.add_argument("--seed", type=int, default=None, help="random seed for faults")
+    parser.add_argument("--state-file", metavar="PATH", help="persist images in this JSON file")
+    parser.add_argument(
         "--regions",
         type=_csv,
-        default=d.regions,
+        default=defaults.regions,
         help="comma list of accepted regions (default: any)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--pricelists",
         type=_csv,
-        default=d.pricelists,
+        default=defaults.pricelists,
         help="comma list of valid pricelist ids (default 6854)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--log-requests",
         action="store_true",
         help="print one line per API request (credentials never shown)",
     )
-    return p
+    return parser
 
 
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
@@ -155,7 +215,13 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         activation_delay=args.activation_delay,
         delete_delay=args.delete_delay,
         session_idle=args.session_idle,
+        order_reply=args.order_reply,
         order_returns_id=args.order_returns_id,
+        missing_id_error=args.missing_id_error,
+        saving_status=args.saving_status,
+        active_status=args.active_status,
+        deleting_status=args.deleting_status,
+        queued_for=args.queued_for,
         single_elem_object=args.single_elem_object,
         default_page_size=args.default_page_size,
         max_page_size=args.max_page_size,
@@ -173,13 +239,24 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     )
 
 
+def _without_werkzeug(exc: ModuleNotFoundError) -> bool:
+    return (exc.name or "").split(".")[0] == "werkzeug"
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the emulator until SIGINT/SIGTERM."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from .server import EmulatorServer
+    except ModuleNotFoundError as exc:
+        if not _without_werkzeug(exc):
+            raise
+        print(NEEDS_EXTRA, file=sys.stderr)
+        return 2
+    try:
         server = EmulatorServer(config_from_args(args)).start()
-    except (ConfigError, StateFileError, OSError) as exc:
+    except (SettingError, StateFileError, OSError) as exc:
         print(f"zomro-emulator: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import random
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
-from .api import ApiError, check_field
-from .config import ConfigError, coerce_setting, runtime_settings
-from .state import ACTIVE, EmulatorState, Image, now
+from .api import ErrorAnswer, check_field
+from .config import SettingError, coerce_settings, runtime_settings
+from .state import IMAGE_FIELDS, EmulatorState, Image, now
 
 #: Endpoints, for the index page and the docs.
 ENDPOINTS = (
@@ -36,20 +35,6 @@ ENDPOINTS = (
 )
 
 #: Keys ``POST /_emulator/images`` accepts besides the order fields.
-_ORDER_FIELDS = (
-    "image_name",
-    "region",
-    "url",
-    "disk_format",
-    "os_distro",
-    "os_version",
-    "architecture",
-    "min_disk",
-    "min_ram",
-    "protected",
-    "pricelist",
-    "order_period",
-)
 _EXTRA_FIELDS = ("status", "account", "image_size", "fleio_id")
 
 
@@ -71,8 +56,10 @@ def _iso(ts: float) -> str:
     return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc).isoformat()
 
 
-def image_json(image: Image) -> dict[str, Any]:
-    """An image as plain JSON (ids as strings, like the API's)."""
+def image_json(image: Image, fleio_status: str) -> dict[str, Any]:
+    """An image as plain JSON (ids as strings, like the API's): ``status`` is its
+    phase (Saving, Active, Deleting or a failure status), ``fleio_status`` the
+    word the API shows for it now."""
     return {
         "id": str(image.id),
         "account": image.owner,
@@ -89,6 +76,7 @@ def image_json(image: Image) -> dict[str, Any]:
         "pricelist": image.pricelist,
         "order_period": image.order_period,
         "status": image.status,
+        "fleio_status": fleio_status,
         "image_size": image.image_size,
         "fleio_id": image.fleio_id,
         "created": _iso(image.created),
@@ -106,7 +94,8 @@ def _form_value(field: str, value: Any) -> str:
 
 
 class Admin:
-    """Routes ``/_emulator/...`` requests."""
+    """Routes ``/_emulator/...`` requests: parses the JSON, calls ``EmulatorState``
+    methods for every change, and renders their result as JSON."""
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
@@ -165,8 +154,7 @@ class Admin:
             }
 
     def _reset_stats(self) -> dict[str, Any]:
-        with self.state.lock:
-            self.state.reset_stats()
+        self.state.reset_stats()
         return {"ok": True}
 
     def _requests(self, request: Request) -> list[dict[str, Any]]:
@@ -177,21 +165,26 @@ class Admin:
         with self.state.lock:
             return [dict(e) for e in self.state.request_log if e["seq"] > since]
 
+    def _json(self, image: Image, stamp: float) -> dict[str, Any]:
+        return image_json(image, self.state.status_word(image, stamp))
+
     def _images(self) -> list[dict[str, Any]]:
         with self.state.lock:
-            self.state.refresh(now())
-            return [image_json(img) for img in sorted(self.state.images.values(), key=_id)]
+            stamp = now()
+            self.state.refresh(stamp)
+            return [self._json(img, stamp) for img in self.state.all_images()]
 
     def _find(self, image_id: str) -> Image:
-        image = self.state.images.get(int(image_id)) if image_id.isdigit() else None
+        image = self.state.find(image_id)
         if image is None:
             raise AdminError(404, f"no image {image_id}")
         return image
 
     def _image(self, image_id: str) -> dict[str, Any]:
         with self.state.lock:
-            self.state.refresh(now())
-            return image_json(self._find(image_id))
+            stamp = now()
+            self.state.refresh(stamp)
+            return self._json(self._find(image_id), stamp)
 
     def _check(self, field: str, value: Any) -> Any:
         """Check an admin value the same way the API checks the order form."""
@@ -217,11 +210,11 @@ class Admin:
             raise AdminError(400, f"{field} must not be empty")
         try:
             return check_field(field, raw, cfg)
-        except ApiError as exc:
+        except ErrorAnswer as exc:
             raise AdminError(400, exc.msg) from exc
 
     def _checked(self, body: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(body) - set(_ORDER_FIELDS) - set(_EXTRA_FIELDS))
+        unknown = sorted(set(body) - set(IMAGE_FIELDS) - set(_EXTRA_FIELDS))
         if unknown:
             raise AdminError(400, f"unknown image fields: {', '.join(unknown)}")
         return {field: self._check(field, value) for field, value in body.items()}
@@ -229,42 +222,8 @@ class Admin:
     def _create(self, request: Request) -> dict[str, Any]:
         body = self._body(request)
         with self.state.lock:
-            cfg = self.state.config
-            accounts = sorted(cfg.all_accounts())
-            defaults: dict[str, Any] = {
-                "image_name": "image",
-                "region": cfg.regions[0] if cfg.regions else "Netherlands-2",
-                "url": "https://releases.ubuntu.com/24.04/ubuntu-24.04-live-server-amd64.iso",
-                "disk_format": "iso",
-                "os_distro": "ubuntu",
-                "os_version": "",
-                "architecture": "x86_64",
-                "min_disk": 1,
-                "min_ram": 1,
-                "protected": False,
-                "pricelist": cfg.pricelists[0],
-                "order_period": "-50",
-                "account": "demo" if "demo" in accounts else accounts[0],
-            }
-            fields = {**defaults, **self._checked(body)}
-            stamp = now()
-            image = self.state.new_image(fields["account"], fields, stamp)
-            self._apply_extra(image, fields, stamp, default_status=ACTIVE)
-            self.state.save()
+            image = self.state.admin_create(self._checked(body), now())
             return {"id": str(image.id)}
-
-    def _apply_extra(
-        self, image: Image, fields: dict[str, Any], stamp: float, default_status: Optional[str]
-    ) -> None:
-        if "account" in fields:
-            image.owner = fields["account"]
-        if "image_size" in fields:
-            image.image_size = fields["image_size"]
-        if "fleio_id" in fields:
-            image.fleio_id = fields["fleio_id"]
-        status = fields.get("status", default_status)
-        if status is not None:
-            self.state.set_status(image, status, stamp)
 
     def _patch(self, image_id: str, request: Request) -> dict[str, Any]:
         body = self._body(request)
@@ -272,25 +231,16 @@ class Admin:
             stamp = now()
             self.state.refresh(stamp)
             image = self._find(image_id)
-            fields = self._checked(body)
-            for field in _ORDER_FIELDS:
-                if field in fields:
-                    setattr(image, field, fields[field])
-            self._apply_extra(image, fields, stamp, default_status=None)
-            image.updated = stamp
-            self.state.save()
-            return image_json(image)
+            self.state.admin_patch(image, self._checked(body), stamp)
+            return self._json(image, stamp)
 
     def _delete(self, image_id: str) -> dict[str, Any]:
         with self.state.lock:
-            image = self._find(image_id)
-            del self.state.images[image.id]
-            self.state.save()
+            self.state.admin_delete(self._find(image_id))
         return {"ok": True}
 
     def _expire(self) -> dict[str, Any]:
-        with self.state.lock:
-            return {"ok": True, "expired": self.state.expire_sessions()}
+        return {"ok": True, "expired": self.state.expire_sessions()}
 
     def _faults(self) -> dict[str, Any]:
         with self.state.lock:
@@ -298,22 +248,14 @@ class Admin:
 
     def _set_faults(self, request: Request) -> dict[str, Any]:
         body = self._body(request)
-        try:
-            values = {name: coerce_setting(name, value) for name, value in body.items()}
-        except ConfigError as exc:
-            raise AdminError(400, str(exc)) from exc
         with self.state.lock:
-            for name, value in values.items():
-                setattr(self.state.config, name, value)
-            if "seed" in values:
-                self.state.rng = random.Random(values["seed"])
+            try:
+                values = coerce_settings(body, self.state.config)
+            except SettingError as exc:
+                raise AdminError(400, str(exc)) from exc
+            self.state.apply_settings(values)
             return runtime_settings(self.state.config)
 
     def _reset(self) -> dict[str, Any]:
-        with self.state.lock:
-            self.state.reset()
+        self.state.reset()
         return {"ok": True}
-
-
-def _id(image: Image) -> int:
-    return image.id

@@ -2,7 +2,10 @@
 
 Input is a plain ``dict`` of form fields (the server parses multipart and
 url-encoded bodies with werkzeug); output is the ``{"doc": ...}`` document with
-every scalar wrapped as ``{"$": "..."}``, errors included (HTTP 200).
+every scalar wrapped as ``{"$": "..."}``, errors included (HTTP 200). The one
+exception is a call on a missing id, which can be set to answer as a proxy's
+404 page or an HTML page, as the API's answer to it is not documented. The
+handlers here check and render; every change is an ``EmulatorState`` method.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from .config import EmulatorConfig
-from .state import ACTIVE, DELETING, SAVING, EmulatorState, Image
+from .state import ACTIVE, DELETING, PROTECTED, SAVING, EmulatorState, Image, Refused
 
 DISK_FORMATS = ("iso", "ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi")
 ARCHITECTURES = ("x86_64", "i686", "ia64")
@@ -52,7 +55,7 @@ ORDER_FUNC = "v2.image.order.param"
 MUTATING_FUNCS = (ORDER_FUNC, "image.delete")
 
 
-class ApiError(Exception):
+class ErrorAnswer(Exception):
     """A BILLmanager error answer: ``doc.error`` with ``$type``/``$object``/``msg``."""
 
     def __init__(
@@ -66,7 +69,7 @@ class ApiError(Exception):
 
     def envelope(self, func: str) -> dict[str, Any]:
         """The error as an answer document."""
-        error: dict[str, Any] = {"$type": self.type, "$object": self.object, "msg": w(self.msg)}
+        error: dict[str, Any] = {"$type": self.type, "$object": self.object, "msg": wrap(self.msg)}
         if self.params:
             error["param"] = [{"$name": k, "$": v} for k, v in self.params.items()]
         return envelope(func, {"error": error})
@@ -77,31 +80,79 @@ class ApiError(Exception):
         return f"error:{self.type}/{self.object}"
 
 
-def missed(field: str) -> ApiError:
+class PageAnswer(Exception):
+    """An answer that is not JSON at all (a proxy's error page, an HTML error page)."""
+
+    def __init__(self, status: int, body: str, kind: str) -> None:
+        super().__init__(kind)
+        self.status = status
+        self.body = body
+        self.outcome = f"error:{kind}/elid"
+
+
+def missed(field: str) -> ErrorAnswer:
     """A required field is absent or empty."""
-    return ApiError("missed", field, f"Field '{field}' is required", {"object": field})
+    return ErrorAnswer("missed", field, f"Field '{field}' is required", {"object": field})
 
 
-def bad_value(field: str, value: str, why: str = "") -> ApiError:
+def bad_value(field: str, value: str, why: str = "") -> ErrorAnswer:
     """A field has a value the API does not accept."""
     msg = f"The value '{value}' of field '{field}' is invalid"
-    return ApiError(
+    return ErrorAnswer(
         "value", field, f"{msg}: {why}" if why else msg, {"object": field, "value": value}
     )
 
 
-def running_operation() -> ApiError:
+def running_operation() -> ErrorAnswer:
     """Another operation (upload, deletion) is still running on the image."""
-    return ApiError(
+    return ErrorAnswer(
         "value",
         "runningoperation",
         "Another operation is running on this object, try again later",
     )
 
 
-def access_denied() -> ApiError:
+def protected_image() -> ErrorAnswer:
+    """A protected image cannot be deleted."""
+    return ErrorAnswer(
+        "value",
+        "protected",
+        "Deletion is blocked while the image is protected: set protected=off first",
+        {"object": "protected", "value": "on"},
+    )
+
+
+def access_denied() -> ErrorAnswer:
     """No valid session token or authinfo."""
-    return ApiError("access", "", "Access denied: not logged in or the session has expired")
+    return ErrorAnswer("access", "", "Access denied: not logged in or the session has expired")
+
+
+#: A proxy's answer for a path or object it does not know (nginx's page).
+PROXY_404_PAGE = (
+    "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+    "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+#: An application's HTML error page, served with HTTP 200.
+HTML_ERROR_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>Error</title></head>"
+    "<body><h1>Not Found</h1><p>The requested object was not found.</p></body></html>\n"
+)
+
+
+def missing_id(shape: str, elid: str) -> Exception:
+    """The answer to a call naming a missing, foreign or purged ``elid``, in one of
+    the shapes of ``MISSING_ID_ERRORS`` (the API does not document which it is)."""
+    if shape == "value":
+        msg = f"The value '{elid}' of field 'elid' is invalid"
+        return ErrorAnswer("value", "elid", msg, {"object": "elid", "value": elid})
+    if shape == "access":
+        return ErrorAnswer("access", "", "Access denied: no permission for this object")
+    if shape == "http404":
+        return PageAnswer(404, PROXY_404_PAGE, "http404")
+    if shape == "html":
+        return PageAnswer(200, HTML_ERROR_PAGE, "html")
+    return ErrorAnswer("missed", "elid", f"Image '{elid}' not found", {"value": elid})
 
 
 def is_mutating(func: str, form: Mapping[str, str]) -> bool:
@@ -112,7 +163,7 @@ def is_mutating(func: str, form: Mapping[str, str]) -> bool:
 # --- rendering ------------------------------------------------------------------------
 
 
-def w(value: object) -> dict[str, str]:
+def wrap(value: object) -> dict[str, str]:
     """Wrap a scalar the BILLmanager way; an empty value is ``{}``."""
     text = str(value)
     return {"$": text} if text != "" else {}
@@ -148,8 +199,14 @@ def _on_off(flag: bool) -> dict[str, str]:
     return {"$": "on" if flag else "off"}
 
 
-def render_elem(image: Image, subaccount: str, now: float) -> dict[str, Any]:
-    """One ``doc.elem`` item, with every key of the help page's example element."""
+def render_elem(
+    image: Image, subaccount: str, now: float, fleio_status: Optional[str] = None
+) -> dict[str, Any]:
+    """One ``doc.elem`` item, with every key of the help page's example element.
+
+    ``fleio_status`` is the word shown for the image's phase (default: the phase's
+    own name); ``item_status`` and ``status`` follow the phase whatever the word.
+    """
     status = image.status
     item_status, status_code, failed = _item_status(status)
     created = _local(image.created)
@@ -159,7 +216,7 @@ def render_elem(image: Image, subaccount: str, now: float) -> dict[str, Any]:
     off = {"$": "off"}
     return {
         "abusesuspend": off,
-        "architecture": w(image.architecture),
+        "architecture": wrap(image.architecture),
         "archived": off,
         "autosuspend": off,
         "billdaily": {"$": "on"},
@@ -168,23 +225,23 @@ def render_elem(image: Image, subaccount: str, now: float) -> dict[str, Any]:
         "change_pricelist": off,
         "changepolicy": {"$": "2"},
         "cost": {"$": "0.00 EUR / Day"},
-        "costperiod": w(image.order_period),
+        "costperiod": wrap(image.order_period),
         "createdate": [{"$": date}, {"$": date}],
         "currency_id": {"$": "153"},
         "currency_str": {"$": "EUR"},
         "description": {},
-        "disk_format": w(image.disk_format),
+        "disk_format": wrap(image.disk_format),
         "employeesuspend": off,
         "expiredate": {"$": "Daily charges"},
-        "fleio_id": w(image.fleio_id),
-        "fleio_status": w(status),
+        "fleio_id": wrap(image.fleio_id),
+        "fleio_status": wrap(fleio_status or status),
         "has_ip_pricelist": off,
         "hypervisor_type": {"$": "Any hypervisor"},
         "i_expiretime": {"$": clock},
         "i_opentime": {"$": clock},
-        "id": w(image.id),
-        "image_name": w(image.image_name),
-        "image_size": w(image.image_size if status == ACTIVE else 0),
+        "id": wrap(image.id),
+        "image_name": wrap(image.image_name),
+        "image_size": wrap(image.image_size if status == ACTIVE else 0),
         "image_type": {"$": "Image"},
         "intname": [{"$": "image"}, {"$": "image"}],
         "it_accurate_billing": {"$": "no"},
@@ -192,27 +249,27 @@ def render_elem(image: Image, subaccount: str, now: float) -> dict[str, Any]:
         "item_real_status": {"$": status_code},
         "item_status": item_status,
         "itemtype": {"$": "27163"},
-        "min_disk": w(image.min_disk),
-        "min_ram": w(image.min_ram),
+        "min_disk": wrap(image.min_disk),
+        "min_ram": wrap(image.min_ram),
         "module_failed": _on_off(failed),
         "module_upload_doc": off,
-        "name": w(f"Image #{image.id}"),
+        "name": wrap(f"Image #{image.id}"),
         "no_instruction": {"$": "on"},
         "order_disabled": off,
-        "os_distro": w(display_distro(image.os_distro)),
-        "os_version": w(image.os_version),
-        "period": w(image.order_period),
+        "os_distro": wrap(display_distro(image.os_distro)),
+        "os_version": wrap(image.os_version),
+        "period": wrap(image.order_period),
         "pmmodule": {"$": "pmimagemodule"},
         "price_on_request": off,
         "pricelist": {"$": "Image"},
-        "pricelist_id": w(image.pricelist),
+        "pricelist_id": wrap(image.pricelist),
         "processingmodule_failed": _on_off(failed),
         "processingnode": {},
         "protected": {"$orig": "on", "$": "Enable"}
         if image.protected
         else {"$orig": "off", "$": "Disable"},
         "real_expiredate": {"$": expire},
-        "region": w(image.region),
+        "region": wrap(image.region),
         "scheduledclose": off,
         "show_changepassword": off,
         "show_domain_validation_button": off,
@@ -229,34 +286,35 @@ def render_elem(image: Image, subaccount: str, now: float) -> dict[str, Any]:
         "specialstatus": {"$": "0"},
         "stat_enabled": {"$": "on"},
         "status": {"$": status_code},
-        "subaccount": w(subaccount),
+        "subaccount": wrap(subaccount),
         "sync_feature": off,
         "transition": off,
         "visibility": {"$": "Private"},
     }
 
 
-def render_edit_view(image: Image) -> dict[str, Any]:
-    """``image.edit`` without ``sok``: the image's current raw fields, wrapped."""
+def render_edit_view(image: Image, fleio_status: Optional[str] = None) -> dict[str, Any]:
+    """``image.edit`` without ``sok``: the image's current raw fields, wrapped
+    (``fleio_status`` as in ``render_elem``)."""
     stamp = "%Y-%m-%d %H:%M:%S"
     status = image.status
     return {
-        "elid": w(image.id),
-        "image_name": w(image.image_name),
-        "fleio_status": w(status),
-        "region": w(image.region),
-        "image_size": w(image.image_size if status == ACTIVE else 0),
-        "min_ram": w(image.min_ram),
-        "min_disk": w(image.min_disk),
-        "disk_format": w(image.disk_format),
-        "os_distro": w(image.os_distro),
-        "os_version": w(image.os_version),
-        "architecture": w(image.architecture),
-        "protected": w("on" if image.protected else "off"),
-        "url": w(image.url),
-        "fleio_id": w(image.fleio_id),
-        "created": w(_local(image.created).strftime(stamp)),
-        "updated": w(_local(image.updated).strftime(stamp)),
+        "elid": wrap(image.id),
+        "image_name": wrap(image.image_name),
+        "fleio_status": wrap(fleio_status or status),
+        "region": wrap(image.region),
+        "image_size": wrap(image.image_size if status == ACTIVE else 0),
+        "min_ram": wrap(image.min_ram),
+        "min_disk": wrap(image.min_disk),
+        "disk_format": wrap(image.disk_format),
+        "os_distro": wrap(image.os_distro),
+        "os_version": wrap(image.os_version),
+        "architecture": wrap(image.architecture),
+        "protected": wrap("on" if image.protected else "off"),
+        "url": wrap(image.url),
+        "fleio_id": wrap(image.fleio_id),
+        "created": wrap(_local(image.created).strftime(stamp)),
+        "updated": wrap(_local(image.updated).strftime(stamp)),
     }
 
 
@@ -322,17 +380,21 @@ def check_field(field: str, raw: str, cfg: EmulatorConfig) -> Any:
 
 @dataclass
 class ApiResult:
-    """An answer document and how the request log names its outcome."""
+    """An answer and how the request log names its outcome: a JSON document
+    (``doc``), or, when ``doc`` is None, a page of HTML with HTTP ``status``."""
 
-    doc: dict[str, Any]
+    doc: Optional[dict[str, Any]]
     outcome: str
+    status: int = 200
+    page: str = ""
 
 
 Handler = Callable[[str, Mapping[str, str], float], dict[str, Any]]
 
 
 class Api:
-    """Answers API requests against an ``EmulatorState``."""
+    """Answers API requests: parses and checks forms, calls the ``EmulatorState``
+    methods that change things, and renders the answers."""
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
@@ -344,13 +406,15 @@ class Api:
         }
 
     def handle(self, form: Mapping[str, str], now: float) -> ApiResult:
-        """Answer one request (takes the state lock)."""
+        """Answer one request (holds the state lock throughout)."""
         func = form.get("func", "")
         try:
             with self.state.lock:
                 body = self._dispatch(func, form, now)
-        except ApiError as exc:
+        except ErrorAnswer as exc:
             return ApiResult(exc.envelope(func), exc.outcome)
+        except PageAnswer as exc:
+            return ApiResult(None, exc.outcome, exc.status, exc.body)
         return ApiResult(envelope(func, body), "ok")
 
     def _dispatch(self, func: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
@@ -366,7 +430,7 @@ class Api:
             raise missed("func")
         handler = self.funcs.get(func)
         if handler is None:
-            raise ApiError("missed", "func", f"Function '{func}' not found", {"object": func})
+            raise ErrorAnswer("missed", "func", f"Function '{func}' not found", {"object": func})
         self.state.refresh(now)
         return handler(user, form, now)
 
@@ -375,7 +439,7 @@ class Api:
     def _auth(self, form: Mapping[str, str], now: float) -> dict[str, Any]:
         token = self.state.login(form.get("username", ""), form.get("password", ""), now)
         if token is None:
-            raise ApiError("auth", "badpassword", "Invalid username or password")
+            raise ErrorAnswer("auth", "badpassword", "Invalid username or password")
         return {"auth": {"$id": token, "$": token}}
 
     def _authenticate(self, form: Mapping[str, str], now: float) -> str:
@@ -399,7 +463,7 @@ class Api:
             raise missed("elid")
         image = self.state.visible_image(user, elid)
         if image is None:
-            raise ApiError("missed", "elid", f"Image '{elid}' not found", {"value": elid})
+            raise missing_id(self.state.config.missing_id_error, elid)
         return image
 
     # functions
@@ -415,17 +479,12 @@ class Api:
                 raise missed(field)
             fields[field] = check_field(field, raw, cfg)
         fields["os_version"] = check_field("os_version", form.get("os_version", ""), cfg)
-        image = self.state.new_image(user, fields, now)
-        self.state.save()
-        body: dict[str, Any] = {"ok": {}}
-        if cfg.order_returns_id:
-            body["id"] = w(image.id)
-        return body
+        image = self.state.order(user, fields, now)
+        return order_reply(cfg.order_reply, str(image.id))
 
     def _list(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
         cfg = self.state.config
-        images = [img for img in self.state.images.values() if img.owner == user]
-        images = _sorted(images, form.get("p_col", ""))
+        images = _sorted(self.state.images_of(user), form.get("p_col", ""))
         p_num = _page_param("p_num", form.get("p_num", ""), 1)
         size = _page_param("p_cnt", form.get("p_cnt", ""), cfg.default_page_size)
         if size == 0:
@@ -435,8 +494,14 @@ class Api:
         size = max(size, 1)
         page = images[(p_num - 1) * size : p_num * size]
         subaccount = self.state.subaccount(user)
-        elems = [render_elem(img, subaccount, now) for img in page]
-        body: dict[str, Any] = {"p_cnt": w(size), "p_elems": w(len(images)), "p_num": w(p_num)}
+        elems = [
+            render_elem(img, subaccount, now, self.state.status_word(img, now)) for img in page
+        ]
+        body: dict[str, Any] = {
+            "p_cnt": wrap(size),
+            "p_elems": wrap(len(images)),
+            "p_num": wrap(p_num),
+        }
         if len(elems) == 1 and cfg.single_elem_object:
             body["elem"] = elems[0]
         elif elems:
@@ -446,9 +511,7 @@ class Api:
     def _edit(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
         image = self._image(user, form)
         if not form.get("sok"):
-            return render_edit_view(image)
-        if image.busy:
-            raise running_operation()
+            return render_edit_view(image, self.state.status_word(image, now))
         changes: dict[str, Any] = {}
         for field in EDITABLE:
             if field not in form:
@@ -459,27 +522,34 @@ class Api:
             changes[field] = check_field(field, raw, self.state.config)
         # url, region, disk_format, pricelist, image_type: read-only in the
         # panel's edit form, so (like BILLmanager) they are silently ignored.
-        for field, value in changes.items():
-            setattr(image, field, value)
-        image.updated = now
-        self.state.save()
+        try:
+            self.state.edit(image, changes, now)
+        except Refused as exc:
+            raise refusal(exc) from None
         return {"ok": {}}
 
     def _delete(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
         image = self._image(user, form)
-        if image.deleting_since is not None:
-            raise running_operation()
-        if image.protected:
-            raise ApiError(
-                "value",
-                "protected",
-                "Deletion is blocked while the image is protected: set protected=off first",
-                {"object": "protected", "value": "on"},
-            )
-        image.deleting_since = now
-        image.updated = now
-        self.state.save()
+        try:
+            self.state.start_delete(image, now)
+        except Refused as exc:
+            raise refusal(exc) from None
         return {"ok": {}}
+
+
+def refusal(exc: Refused) -> ErrorAnswer:
+    """The error answer for a change the image's state refused."""
+    return protected_image() if exc.reason == PROTECTED else running_operation()
+
+
+def order_reply(shape: str, image_id: str) -> dict[str, Any]:
+    """The body of a successful order answer in one of the shapes of ``ORDER_REPLIES``."""
+    body: dict[str, Any] = {"ok": {}}
+    if shape == "bare":
+        body["id"] = image_id
+    elif shape != "none":
+        body[shape] = wrap(image_id)  # "id", "elid" or "item.id"
+    return body
 
 
 def _page_param(field: str, raw: str, default: int) -> int:

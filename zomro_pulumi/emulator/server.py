@@ -45,6 +45,13 @@ def _json(data: Any, status: int = 200) -> Response:
     )
 
 
+def _answer(result: ApiResult) -> Response:
+    """An API result as HTTP: its JSON document, or its HTML page."""
+    if result.doc is not None:
+        return _json(result.doc)
+    return Response(result.page, status=result.status, mimetype="text/html")
+
+
 class EmulatorApp:
     """The WSGI application: routes, counts, logs and injects faults."""
 
@@ -73,24 +80,6 @@ class EmulatorApp:
             response = self._api(request)
         return response(environ, start_response)
 
-    def _draw_fault(self, func: str, mutating: bool) -> tuple[Optional[str], bool, int]:
-        """(kind or None, whether it strikes after the change, HTTP code for 5xx).
-
-        Draws the same number of random numbers whatever the outcome so a seed
-        reproduces the same sequence of faults.
-        """
-        cfg = self.state.config
-        if cfg.transient_rate <= 0 or not cfg.transient_kinds:
-            return None, False, 0
-        rng = self.state.rng
-        hit = rng.random() < cfg.transient_rate
-        kind = rng.choice(cfg.transient_kinds)
-        after = rng.random() < 0.5
-        code = rng.choice((502, 503))
-        if not hit or (kind == "runningoperation" and func == "auth"):
-            return None, False, 0
-        return kind, after and mutating and kind != "runningoperation", code
-
     def _api(self, request: Request) -> Response:
         with self.state.lock:
             latency = self.state.config.latency_ms
@@ -99,11 +88,7 @@ class EmulatorApp:
         form = request.args.to_dict()
         form.update(request.form.to_dict())
         func = form.get("func", "")
-        mutating = is_mutating(func, form)
-        with self.state.lock:
-            self.state.counts[func] += 1
-            self.state.mutating += int(mutating)
-            fault, after, code = self._draw_fault(func, mutating)
+        fault = self.state.begin_request(func, is_mutating(func, form))
         stamp = time.time()
         entry: dict[str, Any] = {
             "seq": 0,  # set by record(); first key so the log reads well
@@ -113,20 +98,21 @@ class EmulatorApp:
         }
 
         result: Optional[ApiResult] = None
-        if fault is None or after:
+        if fault.kind is None or fault.after_change:
             result = self.api.handle(form, stamp)
-        if fault is None:
+        if fault.kind is None:
             assert result is not None
             entry["outcome"] = result.outcome
-            response = _json(result.doc)
-        elif fault == "runningoperation":
+            response = _answer(result)
+        elif fault.kind == "runningoperation":
             entry["outcome"] = "fault:runningoperation"
             response = _json(running_operation().envelope(func))
         else:
-            entry["outcome"] = f"fault:{fault}"
-            entry["fault_after_change"] = after
+            entry["outcome"] = f"fault:{fault.kind}"
+            entry["fault_after_change"] = fault.after_change
             if result is not None:
                 entry["result"] = result.outcome
+            code = fault.code
             title = "Bad Gateway" if code == 502 else "Service Unavailable"
             response = Response(
                 f"<html><head><title>{code} {title}</title></head>"
@@ -134,15 +120,10 @@ class EmulatorApp:
                 status=code,
                 mimetype="text/html",
             )
-        with self.state.lock:
-            self.state.record(entry)
-            log = self.state.config.log_requests
-        if log:
-            print(
-                f"[zomro-emulator] #{entry['seq']} func={func or '-'} -> {entry['outcome']}",
-                flush=True,
-            )
-        if fault == "drop":
+        seq = self.state.record(entry)
+        if self.state.config.log_requests:
+            print(f"[zomro-emulator] #{seq} func={func or '-'} -> {entry['outcome']}", flush=True)
+        if fault.kind == "drop":
             self._drop(request.environ)
         return response
 

@@ -1,9 +1,11 @@
-"""Images, sessions, request statistics and the image lifecycle.
+"""The emulator's model: images, sessions, request statistics and every change to them.
 
-Everything mutable lives in one ``EmulatorState`` guarded by one lock, so the
-threaded HTTP server needs no finer locking. The lifecycle is computed from
-timestamps whenever the state is looked at (``refresh``): no background thread
-has to move images from ``Saving`` to ``Active`` or purge deleted ones.
+Everything mutable lives in one ``EmulatorState`` guarded by one re-entrant lock,
+and every change (an order, an edit, a deletion, the lifecycle, the admin side's
+out-of-band changes, sessions, settings, statistics) is a method here: the request
+handlers in ``api.py`` and ``admin.py`` only parse, call these methods and render.
+The lifecycle is computed from timestamps whenever the state is looked at
+(``refresh``): no background thread has to settle uploads or purge deletions.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .config import DEMO_USER, EmulatorConfig
+from .config import DEMO_USER, QUEUED_WORD, EmulatorConfig, fold_order_alias
 
 #: The first id the emulator hands out (one after the help page's example).
 FIRST_ID = 5206259
 
-#: Statuses with a meaning of their own; any other string is a failure status.
+#: The lifecycle's phases, named by the help page's words. What ``fleio_status``
+#: shows for each is a setting; any other stored status is a failure status.
 SAVING = "Saving"
 ACTIVE = "Active"
 DELETING = "Deleting"
@@ -36,6 +39,22 @@ DELETING = "Deleting"
 REQUEST_LOG_SIZE = 10_000
 
 STATE_FILE_VERSION = 1
+
+#: Order fields an image is made of (the admin side may set them all).
+IMAGE_FIELDS = (
+    "image_name",
+    "region",
+    "url",
+    "disk_format",
+    "os_distro",
+    "os_version",
+    "architecture",
+    "min_disk",
+    "min_ram",
+    "protected",
+    "pricelist",
+    "order_period",
+)
 
 
 @dataclass
@@ -59,7 +78,7 @@ class Image:
     fleio_id: str
     created: float
     updated: float
-    #: When the current upload started; ``Saving`` lasts activation_delay from here.
+    #: When the current upload was ordered; the image is queued, then saving, from here.
     saving_since: float
     #: The status the image ended in (Active or a failure status); None while Saving.
     settled: Optional[str] = None
@@ -70,7 +89,7 @@ class Image:
 
     @property
     def status(self) -> str:
-        """Saving, Active, Deleting or a failure status (e.g. Killed)."""
+        """The phase: Saving, Active, Deleting, or a failure status (e.g. Killed)."""
         if self.deleting_since is not None:
             return DELETING
         return self.settled or SAVING
@@ -89,12 +108,37 @@ class Session:
     last_used: float
 
 
+@dataclass
+class Fault:
+    """The transient fault drawn for one API request (``kind`` None: no fault)."""
+
+    kind: Optional[str] = None
+    #: Whether it strikes after the change was made (order, confirmed edit, delete).
+    after_change: bool = False
+    #: The HTTP status of a ``5xx`` fault.
+    code: int = 0
+
+
+class Refused(Exception):
+    """A change the image's current state does not allow; ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: ``Refused.reason`` values.
+BUSY = "busy"
+PROTECTED = "protected"
+
+
 class StateFileError(RuntimeError):
     """The state file exists but cannot be read."""
 
 
 class EmulatorState:
-    """All mutable emulator state. Hold ``lock`` while touching any attribute."""
+    """All mutable emulator state. Hold ``lock`` while reading any attribute; the
+    methods that change something take it themselves."""
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.lock = threading.RLock()
@@ -120,28 +164,31 @@ class EmulatorState:
 
     def login(self, user: str, password: str, now: float) -> Optional[str]:
         """A new session token for a good login, else None."""
-        if not self.check_password(user, password):
-            return None
-        token = secrets.token_hex(12)
-        self.sessions[token] = Session(user, now)
-        return token
+        with self.lock:
+            if not self.check_password(user, password):
+                return None
+            token = secrets.token_hex(12)
+            self.sessions[token] = Session(user, now)
+            return token
 
     def session_user(self, token: str, now: float) -> Optional[str]:
         """The user of a live token (and refresh its idle timer), else None."""
-        session = self.sessions.get(token)
-        if session is None:
-            return None
-        if now - session.last_used > self.config.session_idle:
-            del self.sessions[token]
-            return None
-        session.last_used = now
-        return session.user
+        with self.lock:
+            session = self.sessions.get(token)
+            if session is None:
+                return None
+            if now - session.last_used > self.config.session_idle:
+                del self.sessions[token]
+                return None
+            session.last_used = now
+            return session.user
 
     def expire_sessions(self) -> int:
         """End every session; returns how many there were."""
-        count = len(self.sessions)
-        self.sessions.clear()
-        return count
+        with self.lock:
+            count = len(self.sessions)
+            self.sessions.clear()
+            return count
 
     def subaccount(self, user: str) -> str:
         """A stable BILLmanager-style subaccount number per account (demo: the page's)."""
@@ -157,60 +204,39 @@ class EmulatorState:
 
     def refresh(self, now: float) -> None:
         """Settle finished uploads and purge finished deletions, as of ``now``."""
-        cfg = self.config
-        changed = False
-        for image in list(self.images.values()):
-            if image.deleting_since is not None:
-                if now >= image.deleting_since + cfg.delete_delay:
-                    del self.images[image.id]
+        with self.lock:
+            cfg = self.config
+            changed = False
+            for image in list(self.images.values()):
+                if image.deleting_since is not None:
+                    if now >= image.deleting_since + cfg.delete_delay:
+                        del self.images[image.id]
+                        changed = True
+                    continue
+                if image.settled is not None or self._matches(cfg.stuck_name, image.image_name):
+                    continue
+                if now >= image.saving_since + cfg.queued_for + cfg.activation_delay:
+                    killed = self._matches(cfg.kill_name, image.image_name)
+                    image.settled = cfg.kill_status if killed else ACTIVE
                     changed = True
-                continue
-            if image.settled is not None or self._matches(cfg.stuck_name, image.image_name):
-                continue
-            if now >= image.saving_since + cfg.activation_delay:
-                killed = self._matches(cfg.kill_name, image.image_name)
-                image.settled = cfg.kill_status if killed else ACTIVE
-                changed = True
-        if changed:
-            self.save()
+            if changed:
+                self.save()
 
-    def new_image(self, owner: str, fields: dict[str, Any], now: float) -> Image:
-        """Create an image in ``Saving`` from checked order fields."""
-        image = Image(
-            id=self.next_id,
-            owner=owner,
-            image_name=fields["image_name"],
-            region=fields["region"],
-            url=fields["url"],
-            disk_format=fields["disk_format"],
-            os_distro=fields["os_distro"],
-            os_version=fields.get("os_version", ""),
-            architecture=fields["architecture"],
-            min_disk=int(fields["min_disk"]),
-            min_ram=int(fields["min_ram"]),
-            protected=bool(fields["protected"]),
-            pricelist=fields["pricelist"],
-            order_period=fields.get("order_period", "-50"),
-            fleio_id=str(uuid.uuid4()),
-            created=now,
-            updated=now,
-            saving_since=now,
-        )
-        self.next_id += 1
-        self.images[image.id] = image
-        return image
+    def status_word(self, image: Image, now: float) -> str:
+        """What ``fleio_status`` shows for the image: the configured word of its phase
+        (``queued`` during ``queued_for`` after an order), or its failure status."""
+        cfg = self.config
+        phase = image.status
+        if phase == SAVING:
+            queued = now < image.saving_since + cfg.queued_for
+            return QUEUED_WORD if queued else cfg.saving_status
+        if phase == ACTIVE:
+            return cfg.active_status
+        if phase == DELETING:
+            return cfg.deleting_status
+        return phase
 
-    def set_status(self, image: Image, status: str, now: float) -> None:
-        """Force a status out of band (admin): Saving restarts the upload."""
-        if status == DELETING:
-            image.deleting_since = now
-            return
-        image.deleting_since = None
-        if status == SAVING:
-            image.settled = None
-            image.saving_since = now
-        else:
-            image.settled = status
+    # --- reading ---------------------------------------------------------------------
 
     def visible_image(self, owner: str, image_id: str) -> Optional[Image]:
         """The caller's image with that id (as sent in a form), if it still exists."""
@@ -221,28 +247,199 @@ class EmulatorState:
             return None
         return image
 
-    # --- statistics ----------------------------------------------------------------
+    def images_of(self, owner: str) -> list[Image]:
+        """The account's images, by id."""
+        return sorted((img for img in self.images.values() if img.owner == owner), key=_by_id)
 
-    def record(self, entry: dict[str, Any]) -> None:
-        """Append a request-log entry (the caller has masked credentials)."""
-        self.seq += 1
-        entry["seq"] = self.seq
-        self.request_log.append(entry)
+    def all_images(self) -> list[Image]:
+        """Every account's images, by id."""
+        return sorted(self.images.values(), key=_by_id)
+
+    def find(self, image_id: str) -> Optional[Image]:
+        """Any account's image by its id (as text), if it exists."""
+        return self.images.get(int(image_id)) if image_id.isdigit() else None
+
+    # --- changes through the API -----------------------------------------------------
+
+    def order(self, owner: str, fields: dict[str, Any], now: float) -> Image:
+        """A new image of ``owner`` from checked order fields, saving from ``now``."""
+        with self.lock:
+            image = Image(
+                id=self.next_id,
+                owner=owner,
+                image_name=fields["image_name"],
+                region=fields["region"],
+                url=fields["url"],
+                disk_format=fields["disk_format"],
+                os_distro=fields["os_distro"],
+                os_version=fields.get("os_version", ""),
+                architecture=fields["architecture"],
+                min_disk=int(fields["min_disk"]),
+                min_ram=int(fields["min_ram"]),
+                protected=bool(fields["protected"]),
+                pricelist=fields["pricelist"],
+                order_period=fields.get("order_period", "-50"),
+                fleio_id=str(uuid.uuid4()),
+                created=now,
+                updated=now,
+                saving_since=now,
+            )
+            self.next_id += 1
+            self.images[image.id] = image
+            self.save()
+            return image
+
+    def edit(self, image: Image, changes: dict[str, Any], now: float) -> None:
+        """Apply checked editable fields; refused (``busy``) while an operation runs."""
+        with self.lock:
+            if image.busy:
+                raise Refused(BUSY)
+            for name, value in changes.items():
+                setattr(image, name, value)
+            image.updated = now
+            self.save()
+
+    def start_delete(self, image: Image, now: float) -> None:
+        """Start deleting; refused while already deleting or while protected."""
+        with self.lock:
+            if image.deleting_since is not None:
+                raise Refused(BUSY)
+            if image.protected:
+                raise Refused(PROTECTED)
+            image.deleting_since = now
+            image.updated = now
+            self.save()
+
+    # --- changes behind the API's back (admin) ----------------------------------------
+
+    def admin_defaults(self) -> dict[str, Any]:
+        """The fields of an out-of-band image nobody gave: the help page's order."""
+        cfg = self.config
+        accounts = sorted(cfg.all_accounts())
+        return {
+            "image_name": "image",
+            "region": cfg.regions[0] if cfg.regions else "Netherlands-2",
+            "url": "https://releases.ubuntu.com/24.04/ubuntu-24.04-live-server-amd64.iso",
+            "disk_format": "iso",
+            "os_distro": "ubuntu",
+            "os_version": "",
+            "architecture": "x86_64",
+            "min_disk": 1,
+            "min_ram": 1,
+            "protected": False,
+            "pricelist": cfg.pricelists[0],
+            "order_period": "-50",
+            "account": DEMO_USER if DEMO_USER in accounts else accounts[0],
+        }
+
+    def admin_create(self, fields: dict[str, Any], now: float) -> Image:
+        """An image made out of band from checked fields (defaults for the rest);
+        Active unless ``status`` says otherwise."""
+        with self.lock:
+            merged = {**self.admin_defaults(), **fields}
+            image = self.order(merged["account"], merged, now)
+            self._apply_extra(image, {"status": ACTIVE, **merged}, now)
+            self.save()
+            return image
+
+    def admin_patch(self, image: Image, fields: dict[str, Any], now: float) -> None:
+        """Change checked fields out of band; a ``status`` of Saving restarts the upload."""
+        with self.lock:
+            for name in IMAGE_FIELDS:
+                if name in fields:
+                    setattr(image, name, fields[name])
+            self._apply_extra(image, fields, now)
+            image.updated = now
+            self.save()
+
+    def admin_delete(self, image: Image) -> None:
+        """Remove at once, whatever the protection or the lifecycle."""
+        with self.lock:
+            self.images.pop(image.id, None)
+            self.save()
+
+    def _apply_extra(self, image: Image, fields: dict[str, Any], now: float) -> None:
+        if "account" in fields:
+            image.owner = fields["account"]
+        if "image_size" in fields:
+            image.image_size = fields["image_size"]
+        if "fleio_id" in fields:
+            image.fleio_id = fields["fleio_id"]
+        if "status" in fields:
+            self.set_status(image, fields["status"], now)
+
+    def set_status(self, image: Image, status: str, now: float) -> None:
+        """Force a phase out of band: Saving restarts the upload (queue included),
+        Deleting starts a deletion, anything else settles the image in it."""
+        with self.lock:
+            if status == DELETING:
+                image.deleting_since = now
+                return
+            image.deleting_since = None
+            if status == SAVING:
+                image.settled = None
+                image.saving_since = now
+            else:
+                image.settled = status
+
+    # --- settings and requests -----------------------------------------------------------
+
+    def apply_settings(self, values: dict[str, Any]) -> None:
+        """Change checked runtime settings; a new ``seed`` re-seeds the fault RNG."""
+        with self.lock:
+            for name, value in values.items():
+                if name == "order_returns_id":
+                    value = fold_order_alias(self.config.order_reply, value)
+                    name = "order_reply"
+                setattr(self.config, name, value)
+            if "seed" in values:
+                self.rng = random.Random(values["seed"])
+
+    def begin_request(self, func: str, mutating: bool) -> Fault:
+        """Count an API request and draw its transient fault.
+
+        Draws the same number of random numbers whatever the outcome so a seed
+        reproduces the same sequence of faults.
+        """
+        with self.lock:
+            self.counts[func] += 1
+            self.mutating += int(mutating)
+            cfg = self.config
+            if cfg.transient_rate <= 0 or not cfg.transient_kinds:
+                return Fault()
+            rng = self.rng
+            hit = rng.random() < cfg.transient_rate
+            kind = rng.choice(cfg.transient_kinds)
+            after = rng.random() < 0.5
+            code = rng.choice((502, 503))
+            if not hit or (kind == "runningoperation" and func == "auth"):
+                return Fault()
+            return Fault(kind, after and mutating and kind != "runningoperation", code)
+
+    def record(self, entry: dict[str, Any]) -> int:
+        """Append a request-log entry (the caller has masked credentials); its number."""
+        with self.lock:
+            self.seq += 1
+            entry["seq"] = self.seq
+            self.request_log.append(entry)
+            return self.seq
 
     def reset_stats(self) -> None:
         """Zero the counters and clear the request log."""
-        self.counts.clear()
-        self.mutating = 0
-        self.request_log.clear()
+        with self.lock:
+            self.counts.clear()
+            self.mutating = 0
+            self.request_log.clear()
 
     def reset(self) -> None:
         """Back to start-up: no images, sessions or stats; start-up settings."""
-        self.images.clear()
-        self.sessions.clear()
-        self.reset_stats()
-        self.config = self.startup_config.copy()
-        self.rng = random.Random(self.config.seed)
-        self.save()
+        with self.lock:
+            self.images.clear()
+            self.sessions.clear()
+            self.reset_stats()
+            self.config = self.startup_config.copy()
+            self.rng = random.Random(self.config.seed)
+            self.save()
 
     # --- persistence ---------------------------------------------------------------
 
@@ -282,6 +479,10 @@ class EmulatorState:
             raise StateFileError(f"cannot read state file {path}: {exc}") from exc
         self.images = {img.id: img for img in images}
         self.next_id = max([next_id, *(img.id + 1 for img in images)])
+
+
+def _by_id(image: Image) -> int:
+    return image.id
 
 
 def now() -> float:
