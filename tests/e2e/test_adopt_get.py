@@ -1,4 +1,4 @@
-"""Scenario 8: adopt_image_id, Image.get and get_images against images made out of band."""
+"""`adopt_image_id`, Image.get and get_images against images made out of band."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario 13: bad inputs fail at `pulumi preview`, naming the property, before any API call.
+"""Bad inputs fail at `pulumi preview`, naming the property, before any API call.
 
 Each case runs in a project (and stack) of its own, four at a time, against one
 shared emulator that must not see a single request.

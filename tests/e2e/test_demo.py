@@ -1,4 +1,4 @@
-"""Scenario 15: the README's first command, `make demo`, in a fresh clone; and the examples."""
+"""The README's first command, `make demo`, in a fresh clone; and the examples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario 7: `pulumi destroy`, and a protected image that blocks it."""
+"""`pulumi destroy`, and a protected image that blocks it."""
 
 from __future__ import annotations
 

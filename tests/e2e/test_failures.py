@@ -1,4 +1,4 @@
-"""Scenario 9: a new image that ends killed, or stays Saving past create_timeout.
+"""A new image that ends killed, or stays Saving past create_timeout.
 
 `up` must fail naming the image and the cause, and delete what it ordered, so
 nothing is left to be billed; once the fault is gone, the next `up` succeeds.

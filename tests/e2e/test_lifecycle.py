@@ -1,4 +1,4 @@
-"""Scenarios 1-5 and 14: preview, create, no-op, in-place update, replacement."""
+"""Preview, create, no-op, in-place update, replacement."""
 
 from __future__ import annotations
 

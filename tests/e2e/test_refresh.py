@@ -1,4 +1,4 @@
-"""Scenario 6: drift made behind Pulumi's back, seen and settled by `pulumi refresh`."""
+"""Drift made behind Pulumi's back, seen and settled by `pulumi refresh`."""
 
 from __future__ import annotations
 

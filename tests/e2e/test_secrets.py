@@ -1,4 +1,4 @@
-"""Scenario 11: credentials never reach the state, the backend's files or the CLI's output.
+"""Credentials never reach the state, the backend's files or the CLI's output.
 
 One thing is outside the provider's hands: the engine (pulumi/pulumi#17229, seen
 with 3.272) hands a dynamic provider the whole stack config by recording it as the inputs of the

@@ -1,4 +1,4 @@
-"""Scenario 12: the API session expires while `up` waits for several new images."""
+"""The API session expires while `up` waits for several new images."""
 
 from __future__ import annotations
 

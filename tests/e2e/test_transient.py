@@ -1,4 +1,4 @@
-"""Scenario 10: 30 % of API calls fail transiently (5xx, dropped, runningoperation).
+"""Thirty percent of API calls fail transiently (5xx, dropped, runningoperation).
 
 `up --parallel 10` of 10 images still makes exactly 10 images, with exactly 10
 orders that took effect (an order whose answer was lost is looked for before
