@@ -108,6 +108,14 @@ class UncertainOrderError(TransportError):
     """An order was sent but its answer was lost; the image may or may not exist."""
 
 
+class DecodeError(ZomroError):
+    """An answer carries a field that must be usable (the image id) but is not."""
+
+
+class ReportedError(ZomroError):
+    """Carries an error of the provider to the engine with its message first."""
+
+
 class ImageCreateError(ZomroError):
     """A new image did not become Active; the text says what happened to it."""
 

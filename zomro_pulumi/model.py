@@ -29,7 +29,7 @@ import re
 import reprlib
 from typing import Any, Optional
 
-from .errors import ZomroError
+from .errors import DecodeError
 from .statuses import Phase, phase_of
 
 # Whole numbers beyond this are not exact in a double, which is how the Pulumi
@@ -55,10 +55,6 @@ class _ShortRepr(reprlib.Repr):
 _short = _ShortRepr()
 _short.maxstring = 60
 _short.maxother = 60
-
-
-class DecodeError(ZomroError):
-    """An answer carries a field that must be usable (the image id) but is not."""
 
 
 def _scalar(value: Any) -> Optional[str]:

@@ -35,7 +35,7 @@ from pulumi.runtime import rpc
 from . import _concurrency
 from .client import ZomroClient
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import ZomroError
+from .errors import ReportedError, ZomroError
 from .fields import BY_NAME, INPUTS, OUTPUTS, Change, Invalid, edit_form, outputs, refreshed_inputs
 from .lifecycle import ImageLifecycle
 from .poller import DEFAULT_SCHEDULE, Schedule, StatusPoller
@@ -60,17 +60,13 @@ def _plain(value: Any) -> Any:
     return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
 
 
-class ShownAbove(Exception):
-    """Carries an error of this provider to the engine with its message first."""
-
-
 def _briefly(method: F) -> F:
     """Our errors reach the user message first, not after a page of traceback.
 
     The SDK reports an exception as `traceback.format_exc()`, which prints the
     cause before the exception itself, and an exception that was never raised
     without any traceback: so the error goes out as the traceback-free cause
-    of a short `ShownAbove`.  `ZOMRO_DEBUG=1` keeps the whole traceback.
+    of a short `ReportedError`.  `ZOMRO_DEBUG=1` keeps the whole traceback.
     """
 
     @functools.wraps(method)
@@ -82,7 +78,7 @@ def _briefly(method: F) -> F:
                 raise
             shown = exc.with_traceback(None)
             shown.__cause__ = shown.__context__ = None
-            raise ShownAbove("the error above (ZOMRO_DEBUG=1 shows the traceback)") from shown
+            raise ReportedError("the error above (ZOMRO_DEBUG=1 shows the traceback)") from shown
 
     return wrapper  # type: ignore[return-value]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zomro_pulumi.errors import ZomroError
-from zomro_pulumi.model import DecodeError, ImageRecord, as_list, to_bool, to_int, unwrap
+from zomro_pulumi.errors import DecodeError, ZomroError
+from zomro_pulumi.model import ImageRecord, as_list, to_bool, to_int, unwrap
 
 from .conftest import HELP_ELEMENT, element
 
