@@ -111,6 +111,8 @@ class Report:
         )
         if self.stopped:
             summary += f"stopped early: {self.stopped}"
+        elif self.ok and counts[UNKNOWN]:
+            summary += "everything the provider needs holds; please report the ? lines"
         elif self.ok:
             summary += "everything the provider needs holds"
         else:
@@ -596,14 +598,17 @@ class Doctor:
         words: Counter[str] = Counter()
         spelled: dict[str, str] = {}
         items: Counter[str] = Counter()
+        # word -> the billing states of the images carrying it
+        billing: dict[str, set[str]] = {}
         for elem in elems:
             word = unwrap(elem.get("fleio_status"))
+            item = (unwrap(elem.get("item_status")) or "").strip()
             if word:
                 words[word.strip().lower()] += 1
                 spelled.setdefault(word.strip().lower(), word.strip())
-            item = unwrap(elem.get("item_status"))
+                billing.setdefault(word.strip().lower(), set()).add(item)
             if item:
-                items[item.strip()] += 1
+                items[item] += 1
         if not words:
             self.add(
                 "status words",
@@ -620,11 +625,15 @@ class Doctor:
                     f"known ({phase_of(word).value}: {entry.meaning}); {count} image(s)",
                 )
             else:
+                phases = {ITEM_STATUSES.get(i) for i in billing.get(key, set())}
+                hint = ""
+                if phases == {Phase.ACTIVE}:
+                    hint = "; their item_status says active, so it may be the word for Active"
                 self.add(
                     f"status {word!r}",
                     UNKNOWN,
                     f"unknown word {word!r}: the provider waits on it as still on its way "
-                    f"until create_timeout; {count} image(s)",
+                    f"until create_timeout; {count} image(s){hint}",
                 )
         for item, count in items.most_common():
             if item in ITEM_STATUSES:

@@ -156,6 +156,8 @@ def test_unknown_active_word_is_unknown_and_named(
     code, out = doctor(emu_client, monkeypatch, capsys)
     line = lines(out)["status 'Ready'"]
     assert line.startswith("? status 'Ready': unknown word 'Ready'"), line
+    assert line.endswith("their item_status says active, so it may be the word for Active")
+    assert out.splitlines()[-1].endswith("please report the ? lines")
     assert code == 0, out
 
 

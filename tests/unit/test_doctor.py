@@ -124,6 +124,7 @@ def test_unknown_status_word_is_unknown_and_named(api: FakeApi) -> None:
     check = by_name(report)["status 'Uploaded'"]
     assert check.status == doctor.UNKNOWN
     assert "unknown word 'Uploaded'" in check.seen
+    assert "word for Active" not in check.seen  # its billing state is 5, processing
     assert report.exit_status == 0
 
 
