@@ -158,14 +158,14 @@ class FakeApi:
         queue = self.queued.get(func)
         if queue:
             answer = queue.popleft()
+            if callable(answer):
+                answer = answer(data)  # may give any other kind of answer, or None
             if isinstance(answer, Hang):
                 read = timeout[1] if isinstance(timeout, tuple) else timeout
                 self.clock.advance(float(read or 0))
                 raise requests.ReadTimeout("read timed out")
             if isinstance(answer, Exception):
                 raise answer
-            if callable(answer):
-                answer = answer(data)
             if answer is not None:
                 return self._reply(answer)
         return self._reply(self.answer(func, data))

@@ -1,0 +1,326 @@
+"""An image's life (order, identify, wait, finish, discard, delete, adopt)
+against the fake API on a fake clock."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Optional
+
+import pytest
+import requests
+
+from zomro_pulumi import ZomroClient, ZomroError
+from zomro_pulumi.clock import FakeClock
+from zomro_pulumi.errors import ImageCreateError, ImageCreateTimeout
+from zomro_pulumi.lifecycle import ImageLifecycle
+from zomro_pulumi.poller import StatusPoller
+from zomro_pulumi.statuses import STATUS_WORDS, Phase
+
+from .conftest import MISSING_SHAPES, ORDER, ORDER_REPLIES, VALID, FakeApi, Hang, fast_client
+
+TEMPORARY = re.compile(r"^Ubuntu24-zp-[0-9a-f]{8}$")
+FAILED_WORDS = [s.word for s in STATUS_WORDS if s.phase is Phase.FAILED]
+GONE_WORDS = [s.word for s in STATUS_WORDS if s.phase is Phase.GONE]
+
+
+@dataclasses.dataclass
+class Rig:
+    api: FakeApi
+    clock: FakeClock
+    client: ZomroClient
+    poller: StatusPoller
+    said: list[str]
+    images: ImageLifecycle
+
+    def create(self, **props: Any) -> Any:
+        wanted = {**VALID, **props}
+        return self.images.create(wanted, float(wanted["create_timeout"]))
+
+
+@pytest.fixture
+def rig(api: FakeApi, clock: FakeClock) -> Rig:
+    client = fast_client(clock)
+    poller = StatusPoller(client, clock=clock)
+    said: list[str] = []
+    return Rig(api, clock, client, poller, said, ImageLifecycle(client, poller, clock, said.append))
+
+
+# ---------------------------------------------------------------- order and identify
+
+
+@pytest.mark.parametrize("reply", ORDER_REPLIES)
+def test_first_order_goes_under_a_temporary_name_and_is_renamed_once_active(rig: Rig, reply: str) -> None:
+    rig.api.order_reply = reply
+    created = rig.create()
+    (order,) = rig.api.forms(ORDER)
+    assert TEMPORARY.match(order["image_name"])
+    assert created.record.id == "5206259" and created.record.image_name == "Ubuntu24"
+    assert created.record.status == "Active" and created.warnings == ()
+    (edit,) = rig.api.edits()
+    assert (edit["elid"], edit["image_name"]) == ("5206259", "Ubuntu24") and "protected" not in edit
+    assert rig.api.names() == ["Ubuntu24"]
+
+
+@pytest.mark.parametrize("reply", ORDER_REPLIES)
+def test_later_orders_use_the_real_name_only_when_answers_carry_the_id(rig: Rig, reply: str) -> None:
+    rig.api.order_reply = reply
+    rig.create()
+    second = rig.create(image_name="Debian12")
+    name = rig.api.forms(ORDER)[1]["image_name"]
+    if reply == "none":
+        assert name.startswith("Debian12-zp-")
+        assert [e["image_name"] for e in rig.api.edits()] == ["Ubuntu24", "Debian12"]
+    else:
+        assert name == "Debian12"
+        assert [e["image_name"] for e in rig.api.edits()] == ["Ubuntu24"]  # nothing to rename
+    assert second.record.id == "5206260" and rig.api.names() == ["Ubuntu24", "Debian12"]
+    assert not any("warning" in line for line in rig.said)
+
+
+def test_protected_is_set_with_the_rename_in_one_edit(rig: Rig) -> None:
+    created = rig.create(protected=True)
+    assert rig.api.forms(ORDER)[0]["protected"] == "off"
+    (edit,) = rig.api.edits()
+    assert (edit["image_name"], edit["protected"]) == ("Ubuntu24", "on")
+    assert created.record.protected is True
+
+
+def test_a_lost_order_answer_is_found_by_its_unique_name_not_ordered_twice(rig: Rig) -> None:
+    def lands_but_answer_lost(data: dict[str, str]) -> tuple[int, str]:
+        rig.api.answer(ORDER, data)
+        return 502, "<html>bad gateway</html>"
+
+    rig.api.queue(ORDER, lands_but_answer_lost)
+    created = rig.create()
+    assert len(rig.api.forms(ORDER)) == 1
+    assert list(rig.api.images) == [created.record.id] and rig.api.names() == ["Ubuntu24"]
+
+
+def test_a_late_duplicate_of_a_lost_order_is_deleted(rig: Rig) -> None:
+    lost: list[dict[str, str]] = []
+
+    def answer_lost(data: dict[str, str]) -> tuple[int, str]:
+        lost.append(data)  # lands only later
+        return 502, "<html>bad gateway</html>"
+
+    def lands_with_the_late_one(data: dict[str, str]) -> Any:
+        rig.api.answer(ORDER, lost[0])
+        return rig.api.answer(ORDER, data)
+
+    rig.api.queue(ORDER, answer_lost, lands_with_the_late_one)
+    created = rig.create()
+    orders = rig.api.forms(ORDER)
+    assert len(orders) == 2 and orders[0]["image_name"] == orders[1]["image_name"]
+    assert created.record.id == "5206260"
+    assert [d["elid"] for d in rig.api.forms("image.delete")] == ["5206259"]
+    assert list(rig.api.images) == ["5206260"] and rig.api.names() == ["Ubuntu24"]
+    assert any("5206259" in line and "landed twice" in line for line in rig.said)
+
+
+def test_a_leftover_of_an_earlier_run_is_named_with_how_to_adopt_it(rig: Rig) -> None:
+    leftover = rig.api.add_image(
+        image_name="Ubuntu24-zp-0badcafe", url=VALID["url"], region=VALID["region"], disk_format="iso"
+    )
+    other_url = rig.api.add_image(image_name="Ubuntu24", url="https://example.com/other.iso")
+    rig.create()
+    warnings = [line for line in rig.said if line.startswith("warning")]
+    assert len(warnings) == 1
+    assert f"image {leftover}" in warnings[0] and f"adopt_image_id='{leftover}'" in warnings[0]
+    assert other_url not in warnings[0]
+    assert leftover in rig.api.images  # only named, never touched
+    assert [d["elid"] for d in rig.api.edits()] == ["5206261"]
+
+
+# ---------------------------------------------------------------- after Active
+
+
+def test_a_healthy_image_survives_failed_listings_after_active_and_a_failed_finish(rig: Rig) -> None:
+    seen = {"lists": 0, "failed": 0}
+
+    def active_then_unlistable(data: dict[str, str]) -> Any:
+        if "5206259" not in rig.api.images:
+            return None
+        seen["lists"] += 1
+        if seen["lists"] == 2:
+            rig.api.set_status("5206259", "Active")  # healthy, and the list starts failing
+        if seen["lists"] >= 2 and seen["failed"] < 7:
+            seen["failed"] += 1
+            return 502, "<html>bad gateway</html>"
+        return None
+
+    def finish_fails(data: dict[str, str]) -> Any:
+        return (502, "<html>bad gateway</html>") if data.get("sok") == "ok" else None
+
+    rig.api.lifecycle = ["Saving"]
+    rig.api.queue("image", *[active_then_unlistable] * 50)
+    rig.api.queue("image.edit", *[finish_fails] * 50)
+    created = rig.create(protected=True)
+    assert seen["failed"] == 7
+    record = created.record
+    assert record.id == "5206259" and record.status == "Active"
+    assert record.protected is False and TEMPORARY.match(record.image_name or "")
+    (warning,) = created.warnings
+    assert "5206259" in warning and "Active" in warning and "pulumi up" in warning
+    assert rig.api.forms("image.delete") == [] and list(rig.api.images) == ["5206259"]
+
+
+# ---------------------------------------------------------------- failures before Active
+
+
+@pytest.mark.parametrize("word", FAILED_WORDS + GONE_WORDS)
+def test_a_status_that_never_becomes_active_ends_the_wait_and_the_image_is_deleted(
+    rig: Rig, word: str
+) -> None:
+    rig.api.lifecycle = ["Saving", word]
+    with pytest.raises(ImageCreateError) as info:
+        rig.create(protected=True)
+    message = str(info.value)
+    assert "5206259" in message and word in message and "deleted" in message
+    assert [d["elid"] for d in rig.api.forms("image.delete")] == ["5206259"]
+    assert rig.api.images == {}
+
+
+def test_an_unknown_status_is_waited_on_and_named_once(rig: Rig) -> None:
+    rig.api.lifecycle = ["Saving", "Verifying", "Verifying", "Verifying", "Active"]
+    created = rig.create()
+    assert created.record.status == "Active"
+    named = [line for line in rig.said if "'Verifying'" in line and "not one this provider knows" in line]
+    assert len(named) == 1
+
+
+@pytest.mark.parametrize("failure", ["5xx", "hang"])
+def test_create_timeout_bounds_the_create_whatever_the_status_checks_do(rig: Rig, failure: str) -> None:
+    rig.api.lifecycle = ["Saving"]
+    state: dict[str, Optional[float]] = {"discarded_at": None}
+
+    def status_check(data: dict[str, str]) -> Any:
+        ordered = bool(rig.api.forms(ORDER))
+        if not ordered or state["discarded_at"] is not None or data.get("sok") == "ok":
+            return None
+        return Hang() if failure == "hang" else (503, "")
+
+    def delete(data: dict[str, str]) -> Any:
+        state["discarded_at"] = rig.clock.monotonic()
+        return None
+
+    rig.api.queue("image", *[status_check] * 500)
+    rig.api.queue("image.edit", *[status_check] * 500)
+    rig.api.queue("image.delete", delete)
+    start = rig.clock.monotonic()
+    with pytest.raises(ImageCreateTimeout) as info:
+        rig.create(create_timeout=300)
+    assert state["discarded_at"] is not None
+    assert state["discarded_at"] - start <= 300 + rig.client.timeout
+    message = str(info.value)
+    assert "5206259" in message and "create_timeout of 300s" in message and "deleted" in message
+    assert rig.api.images == {}
+
+
+def test_a_timeout_deletes_the_stuck_image_and_names_its_status(rig: Rig) -> None:
+    rig.api.lifecycle = ["Saving"]
+    start = rig.clock.monotonic()
+    with pytest.raises(ImageCreateTimeout) as info:
+        rig.create(create_timeout=60)
+    assert "'Saving'" in str(info.value) and "create_timeout of 60s" in str(info.value)
+    assert rig.api.images == {}
+    assert rig.clock.monotonic() - start >= 60
+
+
+def test_a_failed_cleanup_names_the_image_and_the_way_out(rig: Rig) -> None:
+    rig.api.lifecycle = ["Saving", "Killed"]
+    refuse = {"doc": {"error": {"$type": "value", "$object": "other", "msg": {"$": "cannot delete now"}}}}
+    rig.api.queue("image.delete", *[refuse] * 3)
+    with pytest.raises(ImageCreateError) as info:
+        rig.create()
+    message = str(info.value)
+    assert "5206259" in message and "Zomro panel" in message and "adopt_image_id='5206259'" in message
+    assert "5206259" in rig.api.images
+
+
+# ---------------------------------------------------------------- gone or not
+
+
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_a_missing_id_is_gone_whatever_the_answer(rig: Rig, shape: str) -> None:
+    rig.api.missing = shape
+    assert rig.images.view("404040") is None
+    rig.images.delete("404040", unprotect=False)
+    rig.images.wait_gone("404040")
+    with pytest.raises(ZomroError, match="does not exist"):
+        rig.images.adopt("404040", VALID, 60)
+    with pytest.raises(ZomroError, match="no longer exists"):
+        rig.images.edit("404040", {"image_name": "x"})
+    assert "image" in rig.api.funcs()  # the list decided
+
+
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_a_listed_image_keeps_the_error_of_a_call_on_its_id(rig: Rig, shape: str) -> None:
+    image_id = rig.api.add_image(image_name="Ubuntu24", url=VALID["url"], protected=False)
+    rig.api.hidden.add(image_id)
+    rig.api.missing = shape
+    with pytest.raises(ZomroError) as viewed:
+        rig.images.view(image_id)
+    assert "does not exist" not in str(viewed.value)
+    with pytest.raises(ZomroError) as deleted:
+        rig.images.delete(image_id, unprotect=False)
+    assert "protected" not in str(deleted.value)
+    with pytest.raises(ZomroError) as adopted:
+        rig.images.adopt(image_id, VALID, 60)
+    assert "does not exist" not in str(adopted.value)
+    with pytest.raises(ZomroError) as edited:
+        rig.images.edit(image_id, {"image_name": "x"})
+    assert "no longer exists" not in str(edited.value)
+    assert image_id in rig.api.images
+
+
+def test_delete_waits_until_the_list_no_longer_holds_the_image(rig: Rig) -> None:
+    image_id = rig.api.add_image(image_name="x", protected=False)
+
+    lists = {"n": 0}
+
+    def purged_after_two_lists(data: dict[str, str]) -> Any:
+        lists["n"] += 1
+        if lists["n"] == 2:
+            rig.api.images.pop(image_id)
+        return None
+
+    def deleted_later(data: dict[str, str]) -> Any:
+        rig.api.set_status(image_id, "Active")  # still listed as it was for a moment
+        rig.api.queue("image", purged_after_two_lists, purged_after_two_lists)
+        return {"doc": {"ok": {}}}
+
+    rig.api.queue("image.delete", deleted_later)
+    rig.images.delete(image_id, unprotect=False)
+    assert rig.api.funcs() == ["image.delete", "image", "image"]
+    assert image_id not in rig.api.images
+
+
+@pytest.mark.parametrize("word", GONE_WORDS)
+def test_an_image_being_deleted_needs_no_delete(rig: Rig, word: str) -> None:
+    image_id = rig.api.add_image(image_name="x", protected=True, fleio_status=word)
+    rig.images.delete(image_id, unprotect=False)  # refused as protected, but it is going anyway
+    assert rig.images.listed(image_id) is not None
+
+
+def test_a_protected_image_is_refused_with_what_to_do(rig: Rig) -> None:
+    image_id = rig.api.add_image(image_name="x", protected=True)
+    with pytest.raises(ZomroError) as info:
+        rig.images.delete(image_id, unprotect=False)
+    assert "protected=False" in str(info.value) and "pulumi up" in str(info.value)
+    assert image_id in rig.api.images
+
+
+def test_adopt_waits_for_an_image_still_uploading(rig: Rig) -> None:
+    rig.api.lifecycle = ["Saving", "Saving", "Active"]
+    image_id = rig.api.add_image(image_name="Ubuntu24", url=VALID["url"], protected=False, os_version="24")
+    rig.api.steps[image_id] = 0
+    record = rig.images.adopt(image_id, VALID, 600)
+    assert record.id == image_id and record.status == "Active"
+    assert rig.api.forms(ORDER) == []
+
+
+def test_a_dropped_connection_before_an_order_is_sent_is_ordered_again_once(rig: Rig) -> None:
+    rig.api.queue(ORDER, requests.ConnectionError("dropped before processing"))
+    created = rig.create()
+    assert len(rig.api.forms(ORDER)) == 2 and list(rig.api.images) == [created.record.id]
