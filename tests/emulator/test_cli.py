@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import signal
@@ -105,3 +106,132 @@ def test_cli_rejects_bad_settings(capsys) -> None:
     assert "boom" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--account", "nopassword"])
+
+
+def test_cli_answer_shape_flags_map_to_config() -> None:
+    args = build_parser().parse_args(
+        [
+            "--missing-id-error", "http404", "--order-reply", "item.id",
+            "--saving-status", "queued", "--active-status", "active",
+            "--deleting-status", "pending_delete", "--queued-for", "2.5",
+        ]
+    )  # fmt: skip
+    cfg = config_from_args(args)
+    assert (cfg.missing_id_error, cfg.order_reply) == ("http404", "item.id")
+    assert (cfg.saving_status, cfg.active_status, cfg.deleting_status) == (
+        "queued",
+        "active",
+        "pending_delete",
+    )
+    assert cfg.queued_for == 2.5
+    older = config_from_args(build_parser().parse_args(["--order-returns-id"]))
+    assert older.order_reply == "id"
+    for value in ("id", "elid", "item.id", "bare", "none"):
+        assert (
+            config_from_args(build_parser().parse_args(["--order-reply", value])).order_reply
+            == value
+        )
+    for value in ("missed", "value", "access", "http404", "html"):
+        parsed = build_parser().parse_args(["--missing-id-error", value])
+        assert config_from_args(parsed).missing_id_error == value
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--missing-id-error", "gone"], ["--order-reply", "doc.id"], ["--queued-for", "soon"]],
+)
+def test_cli_rejects_unknown_shapes(argv: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert argv[0] in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--port", "0", "--saving-status", " "],
+        ["--port", "0", "--order-reply", "elid", "--no-order-returns-id"],
+        ["--port", "0", "--queued-for", "-1"],
+    ],
+)
+def test_cli_rejects_bad_answer_settings(argv: list[str], capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zomro-emulator: ") and "Traceback" not in err
+
+
+#: Run first in the child: werkzeug cannot be imported, as where the extra is missing.
+HIDE_WERKZEUG = "import sys\nsys.modules['werkzeug'] = None\n"
+NEEDS_EXTRA = 'zomro-emulator needs the emulator extra: pip install "zomro-pulumi[emulator]"\n'
+
+
+def without_werkzeug(tmp_path: Path) -> dict[str, str]:
+    """An environment whose Python cannot import werkzeug (a sitecustomize hides it)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(HIDE_WERKZEUG)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+
+
+def test_hidden_werkzeug_cannot_be_imported(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import werkzeug"],
+        env=without_werkzeug(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "ModuleNotFoundError" in done.stderr
+
+
+@pytest.mark.parametrize("how", ["module", "script"])
+def test_without_werkzeug_the_command_names_the_extra(tmp_path: Path, how: str) -> None:
+    if how == "module":
+        command = [sys.executable, "-m", "zomro_pulumi.emulator", "--port", "0"]
+    else:
+        script = Path(sys.executable).parent / "zomro-emulator"
+        if not script.exists():
+            pytest.skip("zomro-emulator is not installed next to this Python")
+        command = [str(script), "--port", "0"]
+    done = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env=without_werkzeug(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", NEEDS_EXTRA)
+
+
+def test_without_werkzeug_settings_still_import(tmp_path: Path) -> None:
+    code = (
+        "from zomro_pulumi.emulator import EmulatorConfig, RUNTIME_FIELDS\n"
+        "print(EmulatorConfig().order_reply, len(RUNTIME_FIELDS) > 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=without_werkzeug(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (0, "id True\n"), done.stderr
+
+
+def test_the_emulator_imports_nothing_else_of_the_package() -> None:
+    """The emulator judges the client, so it must not share code with it."""
+    package = ROOT / "zomro_pulumi" / "emulator"
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level in (0, 1), f"{path.name}: from {'.' * node.level}{node.module}"
+                names = [node.module or ""] if node.level == 0 else []
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] != "zomro_pulumi", f"{path.name} imports {name}"
