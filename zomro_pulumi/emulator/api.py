@@ -81,7 +81,8 @@ class ErrorAnswer(Exception):
 
 
 class PageAnswer(Exception):
-    """An answer that is not JSON at all (a proxy's error page, an HTML error page)."""
+    """An answer to a missing id that is not JSON at all (a proxy's error page, an
+    HTML error page); ``kind`` names it in the request log."""
 
     def __init__(self, status: int, body: str, kind: str) -> None:
         super().__init__(kind)
@@ -140,7 +141,7 @@ HTML_ERROR_PAGE = (
 )
 
 
-def missing_id(shape: str, elid: str) -> Exception:
+def missing_id(shape: str, elid: str) -> ErrorAnswer | PageAnswer:
     """The answer to a call naming a missing, foreign or purged ``elid``, in one of
     the shapes of ``MISSING_ID_ERRORS`` (the API does not document which it is)."""
     if shape == "value":
