@@ -325,7 +325,7 @@ class ImageLifecycle:
             return self._poller.wait(judge, deadline=deadline, image_id=image_id, name=unique)
         except WaitTimeout as exc:
             last = exc.last.record if exc.last else None
-            status = (last.status or last.item_status) if last else None
+            status = (last.status or last.item_status) if last else said["status"]
             what = f"image {seen_id[0]} ({name})" if seen_id else f"the image ordered as {ordered_as!r}"
             check = ""
             if exc.last is not None and not exc.last.answered and exc.last.problem is not None:

@@ -1,18 +1,67 @@
-"""Create, read, update, delete and adopt through ImageProvider against the fake API."""
+"""Create, read, update, delete and adopt through ImageProvider against the fake
+API, configured as a Pulumi program configures it, on a fake clock."""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import Any, Optional
 
 import pytest
-import requests
+from pulumi.dynamic import dynamic as sdk_dynamic
 
 from zomro_pulumi import ImageProvider, ZomroError
-from zomro_pulumi.provider import ImageCreateError
+from zomro_pulumi.clock import FakeClock
+from zomro_pulumi.errors import ImageCreateError, ImageCreateTimeout, ReportedError
 
-from .conftest import VALID, FakeApi, envelope_error, wrap
+from .conftest import ENDPOINT, MISSING_SHAPES, ORDER, VALID, FakeApi, envelope_error, wrap
 
-ORDER = "v2.image.order.param"
+TEMPORARY = re.compile(r"^Ubuntu24-zp-[0-9a-f]{8}$")
+
+
+@contextlib.contextmanager
+def reported(cls: type[ZomroError] = ZomroError, match: Optional[str] = None) -> Iterator[list[ZomroError]]:
+    """The provider's error as the engine gets it: a short line whose cause is
+    the error itself (its message is what the user reads first)."""
+    caught: list[ZomroError] = []
+    with pytest.raises(ReportedError) as info:
+        yield caught
+    cause = info.value.__cause__
+    assert isinstance(cause, cls), repr(cause)
+    assert match is None or re.search(match, str(cause)), str(cause)
+    caught.append(cause)
+
+
+def configured(clock: FakeClock, config: dict[str, str]) -> ImageProvider:
+    prov = ImageProvider(clock=clock)
+    prov.configure(sdk_dynamic.ConfigureRequest(sdk_dynamic.Config(config, "demo")))
+    return prov
+
+
+# ---------------------------------------------------------------- check
+
+
+def test_check_without_credentials_fails_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZOMRO_AUTH_TOKEN")
+    result = ImageProvider().check({}, {**VALID, "__provider": "b"})
+    (failure,) = result.failures
+    assert failure.property == "zomro:authToken" and "zomro:username" in failure.reason
+
+
+def test_check_with_a_plain_http_endpoint_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZOMRO_ENDPOINT", "http://api.zomro.com/")
+    (failure,) = ImageProvider().check({}, {**VALID, "__provider": "b"}).failures
+    assert failure.property == "zomro:endpoint" and "https" in failure.reason
+
+
+def test_check_takes_credentials_from_the_stack_config(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
+    monkeypatch.delenv("ZOMRO_AUTH_TOKEN")
+    prov = configured(clock, {"zomro:username": "alice", "zomro:password": "s3cret-pass"})
+    assert prov.check({}, {**VALID, "__provider": "b"}).failures == []
+
+
+# ---------------------------------------------------------------- create
 
 
 def test_create_orders_once_with_the_documented_fields_and_waits_for_active(
@@ -28,13 +77,15 @@ def test_create_orders_once_with_the_documented_fields_and_waits_for_active(
     }
     assert (order["sok"], order["skipbasket"], order["image_type"]) == ("ok", "on", "image")
     assert (order["protected"], order["order_period"], order["min_disk"]) == ("off", "-50", "1")
+    assert TEMPORARY.match(order["image_name"])
     assert result.id == "5206259"
     outs = result.outs or {}
     assert outs["image_id"] == "5206259" and outs["status"] == "Active"
+    assert outs["image_name"] == "Ubuntu24" and api.names() == ["Ubuntu24"]
     assert outs["cost"] == "0.00 EUR / Day" and outs["visibility"] == "Private"
     assert outs["fleio_id"] and outs["created"] == "2024-07-24" and outs["image_size"] == 3
     assert outs["os_distro"] == "ubuntu"  # the user's spelling is kept
-    assert len(api.forms("image.edit")) == 4  # one status view per poll
+    assert api.forms("image.delete") == []
 
 
 def test_protected_image_is_ordered_unprotected_and_protected_once_active(
@@ -42,85 +93,147 @@ def test_protected_image_is_ordered_unprotected_and_protected_once_active(
 ) -> None:
     result = provider.create({**VALID, "protected": True})
     assert api.forms(ORDER)[0]["protected"] == "off"
-    edits = [c for c in api.forms("image.edit") if c.get("sok") == "ok"]
-    assert edits == [{**edits[0], "protected": "on", "elid": result.id}]
+    (edit,) = api.edits()
+    assert (edit["elid"], edit["protected"], edit["image_name"]) == (result.id, "on", "Ubuntu24")
     assert (result.outs or {})["protected"] is True
 
 
-def test_order_answer_without_id_finds_the_one_new_image_by_name(
+def test_order_answer_without_id_finds_the_new_image_by_its_unique_name(
     api: FakeApi, provider: ImageProvider
 ) -> None:
-    api.order_returns_id = False
-    api.add_image(image_name="Ubuntu24")  # an older image with the same name
+    api.order_reply = "none"
+    older = api.add_image(image_name="Ubuntu24", url="https://example.com/older.iso")
     result = provider.create(dict(VALID))
-    assert result.id == "5206260"
-    assert api.funcs()[:3] == ["image", ORDER, "image"]
+    assert result.id == "5206260" and result.id != older
+    funcs = api.funcs()
+    assert funcs.count(ORDER) == 1 and funcs[funcs.index(ORDER) + 1] == "image"
+    assert sorted(api.names()) == ["Ubuntu24", "Ubuntu24"]
+
+
+def test_a_second_create_with_ids_in_answers_uses_the_real_name(api: FakeApi, provider: ImageProvider) -> None:
+    provider.create(dict(VALID))
+    second = provider.create({**VALID, "image_name": "Debian12"})
+    assert [o["image_name"] for o in api.forms(ORDER)][1] == "Debian12"
+    assert (second.outs or {})["image_name"] == "Debian12"
+    assert len(api.edits()) == 1  # the first one's rename only
 
 
 def test_lost_order_answer_finds_the_image_instead_of_ordering_twice(
     api: FakeApi, provider: ImageProvider
 ) -> None:
-    def order_then_fail(data: dict) -> tuple[int, str]:
-        api._answer(ORDER, data)  # the order lands...
+    def order_then_fail(data: dict[str, str]) -> tuple[int, str]:
+        api.answer(ORDER, data)  # the order lands...
         return 502, "bad gateway"  # ...but its answer is lost
 
     api.queue(ORDER, order_then_fail)
     result = provider.create(dict(VALID))
-    assert len(api.forms(ORDER)) == 1 and len(api.images) == 1
-    assert result.id in api.images
+    assert len(api.forms(ORDER)) == 1 and list(api.images) == [result.id]
 
 
-def test_lost_order_that_did_not_land_is_ordered_again_once(
-    api: FakeApi, provider: ImageProvider
+def test_an_active_image_is_kept_when_its_finish_fails(
+    api: FakeApi, provider: ImageProvider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    api.queue(ORDER, requests.ConnectionError("dropped before processing"))
+    failures = {"lists": 0}
+
+    def unlistable_once_active(data: dict[str, str]) -> Any:
+        if "5206259" not in api.images:
+            return None
+        if failures["lists"] == 0:
+            api.set_status("5206259", "Active")
+        if failures["lists"] < 7:
+            failures["lists"] += 1
+            return 503, ""
+        return None
+
+    def edit_refused(data: dict[str, str]) -> Any:
+        return envelope_error("value", "protected", "cannot change now") if data.get("sok") == "ok" else None
+
+    api.lifecycle = ["Saving"]
+    api.queue("image", *[unlistable_once_active] * 40)
+    api.queue("image.edit", *[edit_refused] * 40)
+    result = provider.create({**VALID, "protected": True})
+    outs = result.outs or {}
+    assert result.id == "5206259" and outs["status"] == "Active"
+    assert outs["protected"] is False and TEMPORARY.match(outs["image_name"])
+    assert failures["lists"] == 7
+    assert api.forms("image.delete") == [] and list(api.images) == ["5206259"]
+    err = capsys.readouterr().err
+    assert "warning: image 5206259 is Active" in err and "pulumi up" in err
+
+
+def test_leftover_of_an_interrupted_run_is_named_in_a_warning(
+    api: FakeApi, provider: ImageProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leftover = api.add_image(image_name="Ubuntu24-zp-00c0ffee", url=VALID["url"])
     result = provider.create(dict(VALID))
-    assert len(api.forms(ORDER)) == 2 and list(api.images) == [result.id]
+    assert result.id != leftover and leftover in api.images
+    err = capsys.readouterr().err
+    assert f"warning: image {leftover}" in err and f"adopt_image_id='{leftover}'" in err
 
 
-def test_two_new_images_with_the_name_is_an_error_not_a_guess(
-    api: FakeApi, provider: ImageProvider
-) -> None:
-    api.order_returns_id = False
-
-    def two_land(data: dict) -> dict:
-        api._answer(ORDER, data)
-        return api._answer(ORDER, data)
-
-    api.queue(ORDER, two_land)
-    with pytest.raises(ZomroError, match="several new images"):
-        provider.create(dict(VALID))
-
-
-@pytest.mark.parametrize("status", ["Killed", "error", "Deleted"])
+@pytest.mark.parametrize("status", ["Killed", "error", "deactivated", "Deleted"])
 def test_failed_upload_is_deleted_and_the_error_names_id_status_and_cause(
     api: FakeApi, provider: ImageProvider, status: str
 ) -> None:
     api.lifecycle = ["Saving", status]
-    with pytest.raises(ImageCreateError) as info:
+    with reported(ImageCreateError) as info:
         provider.create({**VALID, "protected": True})
-    message = str(info.value)
+    message = str(info[0])
     assert "5206259" in message and status in message and "deleted" in message
     assert api.images == {}
     assert [c["elid"] for c in api.forms("image.delete")] == ["5206259"]
 
 
-def test_timeout_deletes_the_stuck_image(api: FakeApi, provider: ImageProvider, monkeypatch: Any) -> None:
-    api.lifecycle = ["Saving"] * 1000
-    clock = iter(range(0, 100000, 7))
-    monkeypatch.setattr("zomro_pulumi.provider.time.monotonic", lambda: float(next(clock)))
-    with pytest.raises(ImageCreateError) as info:
+def test_timeout_deletes_the_stuck_image(api: FakeApi, provider: ImageProvider, clock: FakeClock) -> None:
+    api.lifecycle = ["Saving"]
+    start = clock.monotonic()
+    with reported(ImageCreateTimeout) as info:
         provider.create({**VALID, "create_timeout": 60})
-    assert "create_timeout of 60s" in str(info.value) and "'Saving'" in str(info.value)
+    assert "create_timeout of 60s" in str(info[0]) and "'Saving'" in str(info[0])
     assert api.images == {}
+    assert clock.monotonic() - start >= 60
 
 
-def test_cleanup_failure_is_reported_with_the_image_id(api: FakeApi, provider: ImageProvider) -> None:
-    api.lifecycle = ["Saving", "Killed"]
-    api.queue("image.delete", *[envelope_error("value", "other", "cannot delete now")] * 3)
-    with pytest.raises(ImageCreateError) as info:
+def test_a_session_lost_while_waiting_names_the_image_and_how_to_recover(
+    api: FakeApi, provider: ImageProvider
+) -> None:
+    api.lifecycle = ["Saving"]
+
+    def expire(data: dict[str, str]) -> None:
+        if "5206259" in api.images:
+            api.tokens.clear()
+
+    api.queue("image", *[expire] * 5)
+    with reported(ImageCreateError) as info:
         provider.create(dict(VALID))
-    assert "5206259" in str(info.value) and "Zomro panel" in str(info.value)
+    message = str(info[0])
+    assert "zomro:authToken" in message
+    assert "delete image 5206259 in the Zomro panel" in message and "adopt_image_id='5206259'" in message
+    assert "5206259" in api.images  # it could not be deleted: the error is the only trace
+
+
+def test_status_checks_failing_past_the_timeout_report_a_timeout_not_a_vanished_image(
+    api: FakeApi, provider: ImageProvider
+) -> None:
+    api.lifecycle = ["Saving"]
+    lists = {"n": 0}
+
+    def first_ok_then_lost(data: dict[str, str]) -> Any:
+        if "5206259" not in api.images or api.forms("image.delete"):
+            return None
+        lists["n"] += 1
+        return None if lists["n"] == 1 else (502, "bad gateway")
+
+    api.queue("image", *[first_ok_then_lost] * 2000)
+    with reported(ImageCreateTimeout) as info:
+        provider.create({**VALID, "create_timeout": 30})
+    message = str(info[0])
+    assert "create_timeout of 30s" in message and "'Saving'" in message
+    assert "disappeared" not in message
+    assert [c["elid"] for c in api.forms("image.delete")] == ["5206259"]
+
+
+# ---------------------------------------------------------------- read
 
 
 def test_read_refreshes_from_the_list_and_keeps_user_spelling(api: FakeApi, provider: ImageProvider) -> None:
@@ -141,9 +254,28 @@ def test_read_shows_drift(api: FakeApi, provider: ImageProvider) -> None:
     assert (result.outs or {})["image_name"] == "Renamed"
 
 
-def test_read_of_a_vanished_image_returns_an_empty_id(api: FakeApi, provider: ImageProvider) -> None:
-    result = provider.read("999999", dict(VALID))
-    assert result.id == ""
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_read_of_a_vanished_image_drops_it(api: FakeApi, provider: ImageProvider, shape: str) -> None:
+    api.missing = shape
+    assert provider.read("999999", dict(VALID)).id == ""
+    assert provider.read("999999", {"__provider": "blob"}).id == ""  # Image.get: no url in state
+
+
+@pytest.mark.parametrize("word", ["Deleting", "pending_delete", "deleted"])
+def test_read_of_an_image_being_deleted_drops_it(api: FakeApi, provider: ImageProvider, word: str) -> None:
+    image_id = api.add_image(image_name="x", url=VALID["url"], fleio_status=word)
+    assert provider.read(image_id, dict(VALID)).id == ""
+
+
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_read_of_a_listed_image_whose_view_fails_raises(
+    api: FakeApi, provider: ImageProvider, shape: str
+) -> None:
+    image_id = api.add_image(image_name="x", url="https://example.com/x.qcow2")
+    api.hidden.add(image_id)
+    api.missing = shape
+    with reported():
+        provider.read(image_id, {"__provider": "blob"})
 
 
 def test_get_by_id_reads_the_url_from_the_single_view(api: FakeApi, provider: ImageProvider) -> None:
@@ -154,12 +286,15 @@ def test_get_by_id_reads_the_url_from_the_single_view(api: FakeApi, provider: Im
     assert (result.outs or {})["image_name"] == "x"
 
 
+# ---------------------------------------------------------------- update
+
+
 def test_update_sends_one_edit_with_only_the_changed_fields(api: FakeApi, provider: ImageProvider) -> None:
     image_id = api.add_image(image_name="Ubuntu24", url=VALID["url"])
     olds = {**VALID, "protected": True}
     news = {**olds, "image_name": "Ubuntu24-new", "min_ram": 3, "protected": False}
     result = provider.update(image_id, olds, news)
-    (edit,) = [c for c in api.forms("image.edit") if c.get("sok") == "ok"]
+    (edit,) = api.edits()
     assert {k: v for k, v in edit.items() if k not in ("func", "out", "auth")} == {
         "sok": "ok", "elid": image_id, "image_name": "Ubuntu24-new", "min_ram": "3", "protected": "off",
     }
@@ -171,28 +306,70 @@ def test_removing_os_version_clears_it(api: FakeApi, provider: ImageProvider) ->
     image_id = api.add_image(image_name="Ubuntu24", url=VALID["url"])
     news = {k: v for k, v in VALID.items() if k != "os_version"}
     provider.update(image_id, dict(VALID), news)
-    (edit,) = [c for c in api.forms("image.edit") if c.get("sok") == "ok"]
+    (edit,) = api.edits()
     assert edit["os_version"] == ""
+
+
+def test_update_shows_the_fresh_view_over_a_shared_list_a_moment_old(
+    api: FakeApi, provider: ImageProvider
+) -> None:
+    image_id = api.add_image(image_name="Ubuntu24", url=VALID["url"], fleio_status="Saving")
+    assert (provider.read(image_id, dict(VALID)).outs or {})["status"] == "Saving"
+    api.set_status(image_id, "Active")  # meanwhile; the shared list still says Saving
+    outs = provider.update(image_id, dict(VALID), {**VALID, "min_ram": 2}).outs or {}
+    assert outs["status"] == "Active" and outs["cost"] == "0.00 EUR / Day"
+
+
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_update_of_a_vanished_image_says_so(api: FakeApi, provider: ImageProvider, shape: str) -> None:
+    api.missing = shape
+    with reported(ZomroError, match="no longer exists"):
+        provider.update("999999", dict(VALID), {**VALID, "min_ram": 2})
+
+
+# ---------------------------------------------------------------- delete
 
 
 def test_delete_waits_until_gone(api: FakeApi, provider: ImageProvider) -> None:
     image_id = api.add_image(image_name="x", protected=False)
     provider.delete(image_id, {})
     assert api.images == {}
-    assert api.funcs() == ["image.delete", "image.edit"]  # delete, then a view that finds it gone
+    assert api.funcs() == ["image.delete", "image"]  # delete, then a list without it
 
 
-def test_delete_of_an_image_already_gone_succeeds(api: FakeApi, provider: ImageProvider) -> None:
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_delete_of_an_image_already_gone_succeeds(api: FakeApi, provider: ImageProvider, shape: str) -> None:
+    api.missing = shape
     provider.delete("31337", {})
-    assert api.funcs() == ["image.delete"]
+    assert set(api.funcs()) == {"image.delete", "image"}
+
+
+@pytest.mark.parametrize("word", ["Deleting", "pending_delete", "deleted"])
+def test_delete_of_an_image_being_deleted_succeeds(api: FakeApi, provider: ImageProvider, word: str) -> None:
+    image_id = api.add_image(image_name="x", protected=True, fleio_status=word)
+    provider.delete(image_id, {})
+    assert api.edits() == []  # nothing unprotected
+
+
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_delete_refused_for_a_listed_image_raises(api: FakeApi, provider: ImageProvider, shape: str) -> None:
+    image_id = api.add_image(image_name="x", protected=False)
+    api.hidden.add(image_id)
+    api.missing = shape
+    with reported():
+        provider.delete(image_id, {})
+    assert image_id in api.images
 
 
 def test_protected_image_is_refused_with_instructions(api: FakeApi, provider: ImageProvider) -> None:
     image_id = api.add_image(image_name="x", protected=True)
-    with pytest.raises(ZomroError) as info:
+    with reported(ZomroError) as info:
         provider.delete(image_id, {})
-    assert "protected=False" in str(info.value) and "pulumi up" in str(info.value)
+    assert "protected=False" in str(info[0]) and "pulumi up" in str(info[0])
     assert image_id in api.images
+
+
+# ---------------------------------------------------------------- adopt
 
 
 def test_adopt_takes_over_and_edits_what_differs(api: FakeApi, provider: ImageProvider) -> None:
@@ -200,73 +377,38 @@ def test_adopt_takes_over_and_edits_what_differs(api: FakeApi, provider: ImagePr
     result = provider.create({**VALID, "adopt_image_id": image_id, "image_name": "Ubuntu24"})
     assert result.id == image_id
     assert api.forms(ORDER) == []
-    (edit,) = [c for c in api.forms("image.edit") if c.get("sok") == "ok"]
+    (edit,) = api.edits()
     assert edit["image_name"] == "Ubuntu24" and "url" not in edit
     assert (result.outs or {})["image_name"] == "Ubuntu24"
 
 
 def test_adopt_refuses_when_a_replacing_field_differs(api: FakeApi, provider: ImageProvider) -> None:
     image_id = api.add_image(image_name="Old", url="https://example.com/other.iso", disk_format="qcow2")
-    with pytest.raises(ZomroError) as info:
+    with reported(ZomroError) as info:
         provider.create({**VALID, "adopt_image_id": image_id})
-    assert "url" in str(info.value) and "disk_format" in str(info.value)
+    assert "url" in str(info[0]) and "disk_format" in str(info[0])
     assert [c for c in api.calls if c.get("sok") == "ok"] == []
 
 
-def test_adopt_of_a_missing_image(api: FakeApi, provider: ImageProvider) -> None:
-    with pytest.raises(ZomroError, match="does not exist"):
+@pytest.mark.parametrize("shape", MISSING_SHAPES)
+def test_adopt_of_a_missing_image(api: FakeApi, provider: ImageProvider, shape: str) -> None:
+    api.missing = shape
+    with reported(ZomroError, match="does not exist"):
         provider.create({**VALID, "adopt_image_id": "123"})
+    assert api.forms(ORDER) == []
 
 
-def test_a_stale_shared_list_never_overrides_the_fresh_view(api: FakeApi, provider: ImageProvider) -> None:
-    api.lifecycle = ["Saving", "Active"]
-    image_id = api.add_image(image_name="x", fleio_status="Saving")
-    api.views[image_id] = 1
-    client = provider._api()
-    client.list_ttl = 60
-    assert client.list_images()[0].status == "Saving"  # cached by another thread's read
-    view = client.get_image(image_id)  # the image turned Active meanwhile
-    assert view is not None and view.status == "Active"
-    merged = provider._with_listing(view)
-    assert merged.status == "Active" and merged.cost == "0.00 EUR / Day"
+# ---------------------------------------------------------------- settings
 
 
-def test_a_session_lost_while_waiting_names_the_image_once_and_how_to_recover(
-    api: FakeApi, provider: ImageProvider
+def test_stack_config_is_used_for_the_calls(
+    api: FakeApi, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    api.lifecycle = ["Saving"] * 10
-
-    def expire(data: dict) -> None:
-        api.tokens.clear()
-        return None
-
-    api.queue("image.edit", expire)
-    with pytest.raises(ImageCreateError) as info:
-        provider.create(dict(VALID))
-    message = str(info.value)
-    assert message.startswith("image 5206259 (Ubuntu24) did not become Active")
-    assert "failed for the same reason" in message and message.count("zomro:authToken") == 1
-    assert "delete image 5206259 in the Zomro panel" in message and "adopt_image_id='5206259'" in message
-    assert "5206259" in api.images  # it could not be deleted: the error is the only trace
-
-
-def test_status_checks_failing_past_the_timeout_report_a_timeout_not_a_vanished_image(
-    api: FakeApi, provider: ImageProvider, monkeypatch: Any
-) -> None:
-    api.lifecycle = ["Saving"] * 1000
-    clock = iter(range(0, 100000, 7))
-    monkeypatch.setattr("zomro_pulumi.provider.time.monotonic", lambda: float(next(clock)))
-    views = {"n": 0}
-
-    def view_then_fail(data: dict) -> Any:
-        views["n"] += 1
-        return None if views["n"] == 1 else (502, "bad gateway")  # first view ok, then lost
-
-    api.queue("image.edit", *[view_then_fail] * 200)
-    provider._api()._retry = provider._api()._retry.new(total=0)
-    with pytest.raises(ImageCreateError) as info:
-        provider.create({**VALID, "create_timeout": 30})
-    message = str(info.value)
-    assert "create_timeout of 30s" in message and "'Saving'" in message
-    assert "disappeared" not in message
-    assert [c["elid"] for c in api.forms("image.delete")] == ["5206259"]
+    monkeypatch.delenv("ZOMRO_AUTH_TOKEN")
+    monkeypatch.delenv("ZOMRO_ENDPOINT")
+    prov = configured(
+        clock, {"zomro:endpoint": ENDPOINT, "zomro:username": "alice", "zomro:password": "s3cret-pass"}
+    )
+    image_id = api.add_image(image_name="x", url=VALID["url"])
+    assert prov.read(image_id, dict(VALID)).id == image_id
+    assert api.funcs() == ["auth", "image"] and api.calls[0]["username"] == "alice"
