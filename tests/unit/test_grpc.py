@@ -21,6 +21,7 @@ from pulumi.runtime import proto, rpc
 
 from zomro_pulumi import ImageProvider
 from zomro_pulumi import provider as provider_module
+from zomro_pulumi.errors import ReportedError
 
 from .conftest import ENDPOINT, VALID, FakeApi
 
@@ -59,8 +60,10 @@ def plain(value: struct_pb2.Struct) -> dict[str, Any]:
 
 
 @pytest.fixture
-def servicer(api: FakeApi, fast: None, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(provider_module.ProviderSettings, "client", fast_client_for_settings)
+def servicer(api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # Nothing about the API in the environment: the stack config must carry it.
+    for key in ("ZOMRO_ENDPOINT", "ZOMRO_AUTH_TOKEN"):
+        monkeypatch.delenv(key)
     servicer_cls = load_servicer_class()
     servicer = servicer_cls()
     # The engine sends the whole stack config; secrets arrive decrypted.
@@ -73,27 +76,23 @@ def servicer(api: FakeApi, fast: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     return servicer
 
 
-def fast_client_for_settings(self: provider_module.ProviderSettings) -> Any:
-    from zomro_pulumi import ZomroClient
-
-    return ZomroClient(
-        self.endpoint, token=self.token, username=self.username, password=self.password,
-        backoff_factor=0.001, backoff_max=0.01,
-    )
-
-
 @pytest.fixture
 def blob() -> str:
     return sdk_dynamic.serialize_provider(ImageProvider())
 
 
-def test_pickled_provider_carries_no_credentials_even_after_configure(monkeypatch: Any) -> None:
+def test_pickled_provider_carries_no_credentials_even_after_configure(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ZOMRO_AUTH_TOKEN", "env-token-abcdef")
     monkeypatch.setenv("ZOMRO_PASSWORD", "env-password-abcdef")
+    api.tokens.add("cfg-token-abcdef")
+    image_id = api.add_image(image_name="Ubuntu24", url=VALID["url"])
     prov = ImageProvider()
     config = {"zomro:authToken": "cfg-token-abcdef", "zomro:password": "cfg-password-abcdef"}
     prov.configure(sdk_dynamic.ConfigureRequest(sdk_dynamic.Config(config, "demo")))
-    prov._api()  # a client with a live session exists now
+    assert prov.read(image_id, dict(VALID)).id == image_id  # a client with a session exists now
+    assert api.calls[0]["auth"] == "cfg-token-abcdef"
     raw = base64.b64decode(sdk_dynamic.serialize_provider(prov))
     for secret in ("env-token-abcdef", "env-password-abcdef", "cfg-token-abcdef", "cfg-password-abcdef"):
         assert secret.encode() not in raw
@@ -101,6 +100,9 @@ def test_pickled_provider_carries_no_credentials_even_after_configure(monkeypatc
 
 
 def test_full_lifecycle_through_the_servicer(servicer: Any, blob: str, api: FakeApi) -> None:
+    # The provider the servicer unpickles runs on the real clock: an image that
+    # is Active at once keeps the waits to one round each.
+    api.lifecycle = ["Active"]
     ctx = Context()
     news = {k: v for k, v in VALID.items() if k not in ("min_disk", "min_ram", "pricelist", "order_period")}
     news.update({"__provider": blob, "image_id": None, "status": None})
@@ -172,12 +174,15 @@ def test_config_beats_environment(monkeypatch: Any) -> None:
     assert provider_module.ProviderSettings.load().endpoint == "https://api.zomro.com/"
 
 
-def test_provider_without_credentials_fails_at_the_first_api_call(api: FakeApi, monkeypatch: Any) -> None:
-    for key in ("ZOMRO_AUTH_TOKEN", "ZOMRO_USERNAME", "ZOMRO_PASSWORD", "ZOMRO_ENDPOINT"):
-        monkeypatch.delenv(key, raising=False)
+def test_provider_without_credentials_fails_at_check_and_sends_nothing(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZOMRO_AUTH_TOKEN")
     prov = ImageProvider()
     prov.configure(sdk_dynamic.ConfigureRequest(sdk_dynamic.Config({}, "demo")))
-    assert prov.check({}, {**VALID, "__provider": "b"}).failures == []  # check needs none
-    with pytest.raises(Exception, match="zomro:authToken"):
+    (failure,) = prov.check({}, {**VALID, "__provider": "b"}).failures
+    assert failure.property == "zomro:authToken"
+    with pytest.raises(ReportedError) as info:
         prov.create(dict(VALID))
+    assert "zomro:authToken" in str(info.value.__cause__)
     assert api.calls == []
