@@ -15,8 +15,6 @@ import requests
 
 from harness import UBUNTU, Emulator, Project
 
-pytestmark = pytest.mark.xfail(reason="waits on the emulator's missing_id_error switch", strict=False)
-
 SHAPES = ("missed", "value", "access", "http404", "html")
 
 
