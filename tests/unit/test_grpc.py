@@ -52,7 +52,13 @@ class Context:
 
 
 def struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    return asyncio.run(rpc.serialize_properties(props, {}))
+    # A loop of its own: `asyncio.run` would leave the main thread without one
+    # for the Pulumi mocks of later tests.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
 
 
 def plain(value: struct_pb2.Struct) -> dict[str, Any]:
