@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from zomro_pulumi.emulator import RUNTIME_FIELDS
 from zomro_pulumi.emulator.__main__ import build_parser, config_from_args, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -235,3 +236,12 @@ def test_the_emulator_imports_nothing_else_of_the_package() -> None:
                 continue
             for name in names:
                 assert name.split(".")[0] != "zomro_pulumi", f"{path.name} imports {name}"
+
+
+def test_every_runtime_setting_and_its_flag_is_documented() -> None:
+    readme = (ROOT / "zomro_pulumi" / "emulator" / "README.md").read_text()
+    flags = {opt for action in build_parser()._actions for opt in action.option_strings}
+    for name in RUNTIME_FIELDS:
+        assert f"`{name}`" in readme, f"{name} is not in the emulator README"
+        flag = "--" + name.replace("_", "-")
+        assert flag in flags, f"{name} has no command-line flag"
