@@ -15,8 +15,6 @@ import pytest
 
 from harness import UBUNTU, Emulator, Project, Result, make_project
 
-pytestmark = pytest.mark.xfail(reason="waits on the emulator's order_reply switch", strict=False)
-
 ORDER_REPLIES = ("id", "elid", "item.id", "bare", "none")
 STACKS = ("dev", "staging")
 IMAGES = {f"img{n}": UBUNTU for n in range(5)}  # five images, all named alike
@@ -27,7 +25,7 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """Slow enough activation that the two runs' orders overlap."""
     emu = Emulator(activation_delay=2.0)
     try:
-        emu.faults(order_reply=request.param)
+        assert emu.faults(order_reply=request.param)["order_reply"] == request.param
         yield emu
     finally:
         emu.stop()
