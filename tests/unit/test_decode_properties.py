@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zomro_pulumi.emulator.api import render_edit_view
-from zomro_pulumi.emulator.state import Image
+from zomro_pulumi.emulator.state import StoredImage
 from zomro_pulumi.errors import ZomroError
 from zomro_pulumi.model import MAX_WHOLE, ImageRecord, as_list, to_bool, to_int, unwrap
 
@@ -32,7 +32,7 @@ PROPERTY = settings(
 )
 
 EDIT_VIEW: dict[str, Any] = render_edit_view(
-    Image(
+    StoredImage(
         id=5206259,
         owner="demo",
         image_name="Ubuntu24",

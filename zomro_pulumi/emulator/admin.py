@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from .api import ErrorAnswer, check_field
 from .config import SettingError, coerce_settings, runtime_settings
-from .state import IMAGE_FIELDS, EmulatorState, Image, now
+from .state import IMAGE_FIELDS, EmulatorState, StoredImage, now
 
 #: Endpoints, for the index page and the docs.
 ENDPOINTS = (
@@ -56,7 +56,7 @@ def _iso(ts: float) -> str:
     return datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc).isoformat()
 
 
-def image_json(image: Image, fleio_status: str) -> dict[str, Any]:
+def image_json(image: StoredImage, fleio_status: str) -> dict[str, Any]:
     """An image as plain JSON (ids as strings, like the API's): ``status`` is its
     phase (Saving, Active, Deleting or a failure status), ``fleio_status`` the
     word the API shows for it now."""
@@ -165,7 +165,7 @@ class Admin:
         with self.state.lock:
             return [dict(e) for e in self.state.request_log if e["seq"] > since]
 
-    def _json(self, image: Image, stamp: float) -> dict[str, Any]:
+    def _json(self, image: StoredImage, stamp: float) -> dict[str, Any]:
         return image_json(image, self.state.status_word(image, stamp))
 
     def _images(self) -> list[dict[str, Any]]:
@@ -174,7 +174,7 @@ class Admin:
             self.state.refresh(stamp)
             return [self._json(img, stamp) for img in self.state.all_images()]
 
-    def _find(self, image_id: str) -> Image:
+    def _find(self, image_id: str) -> StoredImage:
         image = self.state.find(image_id)
         if image is None:
             raise AdminError(404, f"no image {image_id}")

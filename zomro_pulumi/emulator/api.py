@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from .config import EmulatorConfig
-from .state import ACTIVE, DELETING, PROTECTED, SAVING, EmulatorState, Image, Refused
+from .state import ACTIVE, DELETING, PROTECTED, SAVING, EmulatorState, Refused, StoredImage
 
 DISK_FORMATS = ("iso", "ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi")
 ARCHITECTURES = ("x86_64", "i686", "ia64")
@@ -201,7 +201,7 @@ def _on_off(flag: bool) -> dict[str, str]:
 
 
 def render_elem(
-    image: Image, subaccount: str, now: float, fleio_status: Optional[str] = None
+    image: StoredImage, subaccount: str, now: float, fleio_status: Optional[str] = None
 ) -> dict[str, Any]:
     """One ``doc.elem`` item, with every key of the help page's example element.
 
@@ -294,7 +294,7 @@ def render_elem(
     }
 
 
-def render_edit_view(image: Image, fleio_status: Optional[str] = None) -> dict[str, Any]:
+def render_edit_view(image: StoredImage, fleio_status: Optional[str] = None) -> dict[str, Any]:
     """``image.edit`` without ``sok``: the image's current raw fields, wrapped
     (``fleio_status`` as in ``render_elem``)."""
     stamp = "%Y-%m-%d %H:%M:%S"
@@ -458,7 +458,7 @@ class Api:
 
     # helpers
 
-    def _image(self, user: str, form: Mapping[str, str]) -> Image:
+    def _image(self, user: str, form: Mapping[str, str]) -> StoredImage:
         elid = form.get("elid", "")
         if not elid:
             raise missed("elid")
@@ -564,15 +564,15 @@ def _page_param(field: str, raw: str, default: int) -> int:
 _NUMERIC_COLUMNS = ("id", "min_disk", "min_ram", "image_size")
 
 
-def _sorted(images: list[Image], p_col: str) -> list[Image]:
+def _sorted(images: list[StoredImage], p_col: str) -> list[StoredImage]:
     """Sort by ``p_col`` (``+id``, ``-id``, or another field); default by id."""
     # An unencoded "+" in a url-encoded body arrives as a blank: treat it as "+".
     reverse = p_col.strip().startswith("-")
     column = p_col.lstrip("+- ").strip() or "id"
-    if column not in Image.__dataclass_fields__:
+    if column not in StoredImage.__dataclass_fields__:
         column = "id"
 
-    def key(img: Image) -> Any:
+    def key(img: StoredImage) -> Any:
         value = getattr(img, column)
         return (value if column in _NUMERIC_COLUMNS else str(value).lower(), img.id)
 

@@ -58,7 +58,7 @@ IMAGE_FIELDS = (
 
 
 @dataclass
-class Image:
+class StoredImage:
     """One image as the emulator stores it (raw values, not the API's rendering)."""
 
     id: int
@@ -144,7 +144,7 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.startup_config = config.copy()
         self.config = config.copy()
-        self.images: dict[int, Image] = {}
+        self.images: dict[int, StoredImage] = {}
         self.sessions: dict[str, Session] = {}
         self.next_id = FIRST_ID
         self.counts: Counter[str] = Counter()
@@ -222,7 +222,7 @@ class EmulatorState:
             if changed:
                 self.save()
 
-    def status_word(self, image: Image, now: float) -> str:
+    def status_word(self, image: StoredImage, now: float) -> str:
         """What ``fleio_status`` shows for the image: the configured word of its phase
         (``queued`` during ``queued_for`` after an order), or its failure status."""
         cfg = self.config
@@ -238,7 +238,7 @@ class EmulatorState:
 
     # --- reading ---------------------------------------------------------------------
 
-    def visible_image(self, owner: str, image_id: str) -> Optional[Image]:
+    def visible_image(self, owner: str, image_id: str) -> Optional[StoredImage]:
         """The caller's image with that id (as sent in a form), if it still exists."""
         if not image_id.strip().isdigit():
             return None
@@ -247,24 +247,24 @@ class EmulatorState:
             return None
         return image
 
-    def images_of(self, owner: str) -> list[Image]:
+    def images_of(self, owner: str) -> list[StoredImage]:
         """The account's images, by id."""
         return sorted((img for img in self.images.values() if img.owner == owner), key=_by_id)
 
-    def all_images(self) -> list[Image]:
+    def all_images(self) -> list[StoredImage]:
         """Every account's images, by id."""
         return sorted(self.images.values(), key=_by_id)
 
-    def find(self, image_id: str) -> Optional[Image]:
+    def find(self, image_id: str) -> Optional[StoredImage]:
         """Any account's image by its id (as text), if it exists."""
         return self.images.get(int(image_id)) if image_id.isdigit() else None
 
     # --- changes through the API -----------------------------------------------------
 
-    def order(self, owner: str, fields: dict[str, Any], now: float) -> Image:
+    def order(self, owner: str, fields: dict[str, Any], now: float) -> StoredImage:
         """A new image of ``owner`` from checked order fields, saving from ``now``."""
         with self.lock:
-            image = Image(
+            image = StoredImage(
                 id=self.next_id,
                 owner=owner,
                 image_name=fields["image_name"],
@@ -289,7 +289,7 @@ class EmulatorState:
             self.save()
             return image
 
-    def edit(self, image: Image, changes: dict[str, Any], now: float) -> None:
+    def edit(self, image: StoredImage, changes: dict[str, Any], now: float) -> None:
         """Apply checked editable fields; refused (``busy``) while an operation runs."""
         with self.lock:
             if image.busy:
@@ -299,7 +299,7 @@ class EmulatorState:
             image.updated = now
             self.save()
 
-    def start_delete(self, image: Image, now: float) -> None:
+    def start_delete(self, image: StoredImage, now: float) -> None:
         """Start deleting; refused while already deleting or while protected."""
         with self.lock:
             if image.deleting_since is not None:
@@ -332,7 +332,7 @@ class EmulatorState:
             "account": DEMO_USER if DEMO_USER in accounts else accounts[0],
         }
 
-    def admin_create(self, fields: dict[str, Any], now: float) -> Image:
+    def admin_create(self, fields: dict[str, Any], now: float) -> StoredImage:
         """An image made out of band from checked fields (defaults for the rest);
         Active unless ``status`` says otherwise."""
         with self.lock:
@@ -342,7 +342,7 @@ class EmulatorState:
             self.save()
             return image
 
-    def admin_patch(self, image: Image, fields: dict[str, Any], now: float) -> None:
+    def admin_patch(self, image: StoredImage, fields: dict[str, Any], now: float) -> None:
         """Change checked fields out of band; a ``status`` of Saving restarts the upload."""
         with self.lock:
             for name in IMAGE_FIELDS:
@@ -352,13 +352,13 @@ class EmulatorState:
             image.updated = now
             self.save()
 
-    def admin_delete(self, image: Image) -> None:
+    def admin_delete(self, image: StoredImage) -> None:
         """Remove at once, whatever the protection or the lifecycle."""
         with self.lock:
             self.images.pop(image.id, None)
             self.save()
 
-    def _apply_extra(self, image: Image, fields: dict[str, Any], now: float) -> None:
+    def _apply_extra(self, image: StoredImage, fields: dict[str, Any], now: float) -> None:
         if "account" in fields:
             image.owner = fields["account"]
         if "image_size" in fields:
@@ -368,7 +368,7 @@ class EmulatorState:
         if "status" in fields:
             self.set_status(image, fields["status"], now)
 
-    def set_status(self, image: Image, status: str, now: float) -> None:
+    def set_status(self, image: StoredImage, status: str, now: float) -> None:
         """Force a phase out of band: Saving restarts the upload (queue included),
         Deleting starts a deletion, anything else settles the image in it."""
         with self.lock:
@@ -473,7 +473,7 @@ class EmulatorState:
         try:
             with open(path, encoding="utf-8") as fh:
                 data = json.load(fh)
-            images = [Image(**raw) for raw in data["images"]]
+            images = [StoredImage(**raw) for raw in data["images"]]
             next_id = int(data["next_id"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StateFileError(f"cannot read state file {path}: {exc}") from exc
@@ -481,7 +481,7 @@ class EmulatorState:
         self.next_id = max([next_id, *(img.id + 1 for img in images)])
 
 
-def _by_id(image: Image) -> int:
+def _by_id(image: StoredImage) -> int:
     return image.id
 
 
