@@ -217,6 +217,30 @@ def test_create_timeout_bounds_the_create_whatever_the_status_checks_do(rig: Rig
     assert rig.api.images == {}
 
 
+@pytest.mark.parametrize("shape", [s for s in MISSING_SHAPES if s != "html200"])
+def test_an_image_that_vanishes_while_uploading_ends_the_create_at_once(rig: Rig, shape: str) -> None:
+    rig.api.missing = shape
+    rig.api.lifecycle = ["Saving"]
+    looks = {"n": 0}
+
+    def purged_after_one_look(data: dict[str, str]) -> Any:
+        if "5206259" in rig.api.images and data.get("sok") != "ok":
+            looks["n"] += 1
+            if looks["n"] == 2:
+                del rig.api.images["5206259"]
+        return None
+
+    rig.api.queue("image", *[purged_after_one_look] * 100)
+    rig.api.queue("image.edit", *[purged_after_one_look] * 100)
+    start = rig.clock.monotonic()
+    with pytest.raises(ImageCreateError) as info:
+        rig.create(create_timeout=600)
+    assert not isinstance(info.value, ImageCreateTimeout)
+    assert "5206259" in str(info.value) and "disappeared" in str(info.value)
+    assert "Saving" in str(info.value)
+    assert rig.clock.monotonic() - start < 60
+
+
 def test_a_timeout_deletes_the_stuck_image_and_names_its_status(rig: Rig) -> None:
     rig.api.lifecycle = ["Saving"]
     start = rig.clock.monotonic()
