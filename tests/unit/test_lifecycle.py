@@ -189,9 +189,15 @@ def test_an_unknown_status_is_waited_on_and_named_once(rig: Rig) -> None:
     assert len(named) == 1
 
 
+@pytest.mark.parametrize("pages", [1, 3])
 @pytest.mark.parametrize("failure", ["5xx", "hang"])
-def test_create_timeout_bounds_the_create_whatever_the_status_checks_do(rig: Rig, failure: str) -> None:
+def test_create_timeout_bounds_the_create_whatever_the_status_checks_do(
+    rig: Rig, failure: str, pages: int
+) -> None:
     rig.api.lifecycle = ["Saving"]
+    rig.api.page_size_cap = 2
+    for i in range(2 * pages - 1):  # with the new one: `pages` pages; more than one means single views
+        rig.api.add_image(image_name=f"other{i}")
     state: dict[str, Optional[float]] = {"discarded_at": None}
 
     def status_check(data: dict[str, str]) -> Any:
@@ -207,14 +213,16 @@ def test_create_timeout_bounds_the_create_whatever_the_status_checks_do(rig: Rig
     rig.api.queue("image", *[status_check] * 500)
     rig.api.queue("image.edit", *[status_check] * 500)
     rig.api.queue("image.delete", delete)
+    new_id = str(5206259 + 2 * pages - 1)
     start = rig.clock.monotonic()
     with pytest.raises(ImageCreateTimeout) as info:
         rig.create(create_timeout=300)
     assert state["discarded_at"] is not None
     assert state["discarded_at"] - start <= 300 + rig.client.timeout
     message = str(info.value)
-    assert "5206259" in message and "create_timeout of 300s" in message and "deleted" in message
-    assert rig.api.images == {}
+    assert "create_timeout of 300s" in message and "deleted" in message
+    assert new_id in message and new_id not in rig.api.images
+    assert bool(rig.api.views()) == (pages > 1)
 
 
 @pytest.mark.parametrize("shape", [s for s in MISSING_SHAPES if s != "html200"])
