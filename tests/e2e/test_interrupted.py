@@ -1,4 +1,4 @@
-"""A `pulumi up` killed after the order went out, and the way back README promises.
+"""A `pulumi up` killed after the order went out, and the way back the README gives.
 
 The CLI is killed with SIGKILL as a whole process group, as a CI job timeout does,
 right after the emulator has answered the order: the image exists in the account
