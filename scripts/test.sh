@@ -10,4 +10,5 @@ export PATH="$PULUMI_BIN:$PWD/.venv/bin:$PATH"
 export ZOMRO_PULUMI_BIN="$PULUMI_BIN"
 .venv/bin/ruff check .
 .venv/bin/mypy
+[ $# -gt 0 ] || scripts/test-matrix.sh  # Python 3.10-3.13 and the oldest allowed pulumi (not on partial runs)
 exec .venv/bin/python -m pytest "$@"
