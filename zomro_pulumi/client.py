@@ -532,7 +532,7 @@ class ZomroClient:
 
         Never repeated here when the answer is lost (`UncertainOrderError`).
         """
-        doc = self._mutating(FUNC_ORDER, {**ORDER_CONSTANTS, **form}, False, deadline)
+        doc = self._mutating(FUNC_ORDER, {**form, **ORDER_CONSTANTS}, False, deadline)
         for key in ORDER_ID_KEYS:
             raw = unwrap(doc.get(key))
             if raw is not None and raw.strip().isdigit():

@@ -275,13 +275,20 @@ class ImageLifecycle:
         deadline: float,
         seen_id: list[str],
         timeout: float,
+        *,
+        listed: bool = False,
     ) -> ImageRecord:
+        """Wait until the image is Active.  `listed`: it was seen already, so
+        its absence from the list means it vanished; a new image may take a
+        moment to show up, and is waited for."""
         started = self._clock.monotonic()
-        said: dict[str, Any] = {"status": None, "at": started, "unknown": set()}
+        said: dict[str, Any] = {"status": None, "at": started, "unknown": set(), "seen": listed}
 
         def judge(sighting: Sighting) -> Optional[ImageRecord]:
             record = sighting.record
             label = record.id if record else (image_id or ordered_as)
+            if record is not None:
+                said["seen"] = True
             if record is not None and not seen_id:
                 seen_id.append(record.id)
                 self._remember(record.id)
@@ -291,16 +298,22 @@ class ImageLifecycle:
                 problem = sighting.problem
                 if isinstance(problem, (AuthError, ConfigError)):
                     raise problem
-                self._say(f"image {label}: status check failed ({problem}); will retry")
+                now = self._clock.monotonic()
+                if now - said.get("failed_at", -PROGRESS_EVERY) >= PROGRESS_EVERY:
+                    said["failed_at"] = now
+                    self._say(f"image {label}: status check failed ({problem}); will retry")
                 return None
             now = self._clock.monotonic()
             if record is None:
-                if seen_id:
+                if said["seen"]:
                     raise ImageCreateError(
-                        f"image {seen_id[0]} ({name}) disappeared while waiting for it to become "
+                        f"image {label} ({name}) disappeared while waiting for it to become "
                         f"Active (last status {said['status'] or 'unknown'})"
                     )
-                return None  # ordered under a unique name, not listed yet
+                if not said.get("unlisted_said"):
+                    said["unlisted_said"] = True
+                    self._say(f"image {label} ({ordered_as}) is not in the image list yet; waiting")
+                return None
             status = record.status or record.item_status or "unknown"
             if status != said["status"] or now - said["at"] >= PROGRESS_EVERY:
                 self._say(f"image {record.id} ({name}): {status} after {now - started:.0f}s")
@@ -330,7 +343,7 @@ class ImageLifecycle:
             check = ""
             if exc.last is not None and not exc.last.answered and exc.last.problem is not None:
                 check = f" (last status check failed: {exc.last.problem.message})"
-            if not seen_id:
+            if not said["seen"]:
                 raise ImageCreateTimeout(
                     f"{what} did not appear in the image list within the create_timeout of "
                     f"{timeout:.0f}s{check}"
@@ -440,7 +453,9 @@ class ImageLifecycle:
         if record.phase is Phase.PENDING:
             name = str(props.get("image_name"))
             deadline = self._clock.monotonic() + timeout
-            record = self._wait_active(image_id, name, name, deadline, [image_id], timeout)
+            record = self._wait_active(
+                image_id, name, name, deadline, [image_id], timeout, listed=True
+            )
         elif record.phase is not Phase.ACTIVE:
             raise ZomroError(f"adopt_image_id: image {image_id} is {record.status!r}, not Active")
         form = edit_form(record, props)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Callable, Generic, Optional, Protocol, TypeVar
 
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import ConfigError, TransportError, ZomroError
+from .errors import ConfigError, ZomroError
 from .model import ImageRecord
 
 T = TypeVar("T")
@@ -266,7 +266,7 @@ class StatusPoller:
             assert w.image_id is not None
             try:
                 view = self._source.get_image(w.image_id, deadline=deadline)
-            except (TransportError, ConfigError) as exc:
+            except ConfigError as exc:
                 seen[id(w)] = Sighting(None, answered=False, problem=exc)
                 continue
             except ZomroError as exc:
@@ -275,8 +275,8 @@ class StatusPoller:
             from_list = listed.get(w.image_id) if listed else None
             seen[id(w)] = Sighting(view.merged(from_list) if from_list else view)
         if failed:
-            # A view that fails for any reason other than transport: only the
-            # list says whether the image is gone.
+            # A view that fails, whatever the answer (an error of any type, HTTP
+            # 404, an HTML page): only the list says whether the image is gone.
             if listed is None:
                 try:
                     records = self._source.list_images(max_age=0, deadline=deadline)

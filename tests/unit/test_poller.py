@@ -210,14 +210,16 @@ def test_a_failed_view_is_decided_by_the_list(clock: FakeClock, error: ZomroErro
     assert listed.problem is error
 
 
-def test_a_view_without_an_answer_is_not_taken_for_gone(clock: FakeClock) -> None:
+def test_a_view_without_an_answer_is_decided_by_the_list_too(clock: FakeClock) -> None:
+    """A 502 or an HTML page instead of the view: the list says the image is there."""
     source = Source(clock, pages=3)
     source.add("5")
     source.view_errors["5"] = TransportError("HTTP 502 from the API")
     poller = StatusPoller(source, clock=clock)
     sighting = poller.wait(first_sighting, deadline=clock.monotonic() + 60, image_id="5")
-    assert not sighting.answered and sighting.record is None
+    assert sighting.answered and sighting.record is not None and sighting.record.id == "5"
     assert isinstance(sighting.problem, TransportError)
+    assert source.lists == 1
 
 
 def test_a_failed_list_leaves_every_waiter_without_an_answer(clock: FakeClock) -> None:
