@@ -3,7 +3,8 @@
 #   - unit + emulator tests on every supported CPython (3.10 ... 3.13);
 #   - the two tests that pin down the Pulumi SDK internals the provider relies on
 #     (tests/unit/test_concurrency.py, tests/unit/test_grpc.py) on the OLDEST
-#     pulumi that pyproject.toml allows, since the main .venv gets the newest.
+#     pulumi, requests and urllib3 that pyproject.toml allows, since the main
+#     .venv gets the newest.
 # Each leg has its own virtualenv under .matrix/ (git-ignored), re-used while
 # pyproject.toml is unchanged (the same stamp idea as scripts/setup.sh).
 # A missing interpreter is a failure: a matrix that silently shrinks proves nothing.
@@ -19,8 +20,11 @@ LEGS=${MATRIX_LEGS:-"$PYTHONS floor"}
 # The floor leg pairs the oldest allowed pulumi with the oldest supported Python.
 FLOOR_PYTHON=${PYTHONS%% *}
 FLOOR=$(sed -n 's/^ *"pulumi>=\([0-9][0-9.]*\),.*/\1/p' pyproject.toml)
-if [ -z "$FLOOR" ]; then
-  echo "test-matrix: no \"pulumi>=X,...\" dependency found in pyproject.toml" >&2
+# ... and with the oldest requests and urllib3 it allows.
+FLOOR_REQUESTS=$(sed -n 's/^ *"requests>=\([0-9][0-9.]*\)".*/\1/p' pyproject.toml)
+FLOOR_URLLIB3=$(sed -n 's/^ *"urllib3>=\([0-9][0-9.]*\)".*/\1/p' pyproject.toml)
+if [ -z "$FLOOR" ] || [ -z "$FLOOR_REQUESTS" ] || [ -z "$FLOOR_URLLIB3" ]; then
+  echo "test-matrix: no \"pulumi>=X,...\", \"requests>=X\" or \"urllib3>=X\" in pyproject.toml" >&2
   exit 1
 fi
 
@@ -56,7 +60,7 @@ for leg in $LEGS; do
   if [ "$leg" = floor ]; then
     version=$FLOOR_PYTHON
     dir=".matrix/pulumi-$FLOOR-py$version"
-    constraints=("pulumi==$FLOOR")
+    constraints=("pulumi==$FLOOR" "requests==$FLOOR_REQUESTS" "urllib3==$FLOOR_URLLIB3")
     tests=(tests/unit/test_concurrency.py tests/unit/test_grpc.py)
   else
     version=$leg
