@@ -626,14 +626,23 @@ class Doctor:
                 )
             else:
                 phases = {ITEM_STATUSES.get(i) for i in billing.get(key, set())}
-                hint = ""
                 if phases == {Phase.ACTIVE}:
-                    hint = "; their item_status says active, so it may be the word for Active"
+                    # Billed as active under a word the provider does not know:
+                    # a new image would be waited on until create_timeout, then
+                    # deleted. The provider cannot work until the word is known.
+                    self.add(
+                        f"status {word!r}",
+                        FAIL,
+                        f"unknown word {word!r} on {count} image(s) whose item_status says "
+                        "active: it is most likely the word for Active, which the provider "
+                        "does not know, so creates would wait until create_timeout",
+                    )
+                    continue
                 self.add(
                     f"status {word!r}",
                     UNKNOWN,
                     f"unknown word {word!r}: the provider waits on it as still on its way "
-                    f"until create_timeout; {count} image(s){hint}",
+                    f"until create_timeout; {count} image(s)",
                 )
         for item, count in items.most_common():
             if item in ITEM_STATUSES:
