@@ -8,9 +8,11 @@ and editors; these tests make the field table (`fields.INPUTS`) their one source
 from __future__ import annotations
 
 import ast
+import asyncio
 import dataclasses
 import inspect
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -138,10 +140,17 @@ class Mocks(pulumi.runtime.Mocks):
 
 
 @pytest.fixture
-def mocks() -> Mocks:
+def mocks() -> Iterator[Mocks]:
+    # The SDK makes its futures on the current event loop; give it one of its own.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     mocks = Mocks()
     pulumi.runtime.set_mocks(mocks, preview=False)
-    return mocks
+    try:
+        yield mocks
+    finally:
+        loop.close()
+        asyncio.set_event_loop_policy(None)  # back to a pristine policy for later tests
 
 
 VALUES: dict[str, Any] = {
