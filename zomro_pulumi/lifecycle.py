@@ -18,6 +18,7 @@ import dataclasses
 import re
 import secrets
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
@@ -85,9 +86,15 @@ class ImageLifecycle:
         self._say = say
         self._lock = threading.Lock()
         self._ordered: set[str] = set()
+        # How many creates are ordering each wanted name at this moment.
+        self._naming: Counter[str] = Counter()
         # Whether order answers carry the new id: unknown until the first one.
         self._answers_carry_id: Optional[bool] = None
         self._first_order = threading.Lock()
+        # The account as it was before this process ordered anything: what a
+        # leftover of an earlier run would be in.  One list serves every create.
+        self._before: Optional[list[ImageRecord]] = None
+        self._before_lock = threading.Lock()
 
     # ------------------------------------------------------------ existence
 
@@ -132,7 +139,7 @@ class ImageLifecycle:
         # Ordered unprotected and protected once Active, so that an upload that
         # fails can always be deleted again (no orphan to pay for).
         form = to_form({**props, "protected": False})
-        before = self._client.list_images(deadline=deadline)
+        before = self._account_before(deadline)
         self._warn_about_leftovers(name, form, before, deadline)
         image_id, ordered_as = self._order(form, name, {r.id for r in before}, deadline)
         seen_id: list[str] = [image_id] if image_id else []
@@ -141,6 +148,13 @@ class ImageLifecycle:
         except BaseException as exc:
             raise self._discard(seen_id[0] if seen_id else None, ordered_as, exc) from None
         return self._finish(record, name, want_protected, deadline)
+
+    def _account_before(self, deadline: float) -> list[ImageRecord]:
+        """The image list from before this process's first order (listed once)."""
+        with self._before_lock:
+            if self._before is None:
+                self._before = self._client.list_images(deadline=deadline)
+            return self._before
 
     def _warn_about_leftovers(
         self,
@@ -187,6 +201,17 @@ class ImageLifecycle:
         After a lost answer the image is looked for before ordering again, so
         the same image is never ordered twice.
         """
+        with self._lock:
+            self._naming[name] += 1
+        try:
+            return self._order_once(form, name, before, deadline)
+        finally:
+            with self._lock:
+                self._naming[name] -= 1
+
+    def _order_once(
+        self, form: Mapping[str, str], name: str, before: set[str], deadline: float
+    ) -> tuple[Optional[str], str]:
         unique_name = temporary_name(name)
         for attempt in range(ORDER_ATTEMPTS):
             probing = self._answers_carry_id is None
@@ -247,6 +272,18 @@ class ImageLifecycle:
         """The id of the one new image named `ordered_as`, if it shows up soon."""
 
         unique = base_name(ordered_as) != ordered_as
+        with self._lock:
+            exclude = frozenset(before | self._ordered)
+            siblings = self._naming[ordered_as] > 1
+        if not unique and siblings:
+            # Another create of this run is ordering the same name right now: a
+            # new image of that name could be either's, so none is taken.
+            self._say(
+                f"warning: the answer to the order of {ordered_as!r} was lost while another "
+                f"image of that name was being ordered; if an extra image named {ordered_as!r} "
+                "shows up in the panel, delete it (the next `pulumi up` names it too)"
+            )
+            return None
 
         def found(sighting: Sighting) -> Optional[str]:
             if sighting.record is None:
@@ -263,7 +300,7 @@ class ImageLifecycle:
 
         soon = min(deadline, self._clock.monotonic() + FIND_LOST_ORDER_FOR)
         try:
-            return self._poller.wait(found, deadline=soon, name=ordered_as, exclude=frozenset(before))
+            return self._poller.wait(found, deadline=soon, name=ordered_as, exclude=exclude)
         except WaitTimeout:
             return None
 

@@ -356,3 +356,21 @@ def test_a_dropped_connection_before_an_order_is_sent_is_ordered_again_once(rig:
     rig.api.queue(ORDER, requests.ConnectionError("dropped before processing"))
     created = rig.create()
     assert len(rig.api.forms(ORDER)) == 2 and list(rig.api.images) == [created.record.id]
+
+
+def test_a_lost_answer_to_an_order_under_the_real_name_never_takes_a_sibling(rig: Rig) -> None:
+    """Once answers carry ids, orders go under the real name; when such an answer
+    is lost, an image this run ordered earlier under that name is not taken for it."""
+    first = rig.create()  # the probe: learns that answers carry the id
+    second = rig.create()  # under the real name, "Ubuntu24"
+    assert rig.api.forms(ORDER)[1]["image_name"] == "Ubuntu24"
+
+    def lands_but_answer_lost(data: dict[str, str]) -> tuple[int, str]:
+        rig.api.answer(ORDER, data)
+        return 502, "<html>bad gateway</html>"
+
+    rig.api.queue(ORDER, lands_but_answer_lost)
+    third = rig.create()
+    ids = {first.record.id, second.record.id, third.record.id}
+    assert len(ids) == 3 and sorted(ids) == sorted(rig.api.images)
+    assert len(rig.api.forms(ORDER)) == 3  # found, not ordered again
