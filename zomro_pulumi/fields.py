@@ -330,3 +330,58 @@ def unadoptable(record: ImageRecord, props: Mapping[str, Any]) -> list[str]:
         and props.get(f.name) is not None
         and not f.same(f.live(record), props.get(f.name))
     ]
+
+
+def check_inputs(
+    given: Mapping[str, Any], unknown: Callable[[Any], bool]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """(checked inputs with defaults filled in, [(property, what is wrong)]).
+
+    Every problem is reported at once; values not known yet (`unknown`, in a
+    preview) pass unchecked.  Output placeholders the resource registers as
+    None are not inputs and not errors.
+    """
+    inputs: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    allowed = ", ".join(f.name for f in INPUTS)
+    for key, value in given.items():
+        if key not in BY_NAME and not (key in OUTPUTS and value is None):
+            problems.append((key, f"unknown property {key!r}; allowed: {allowed}"))
+    for f in INPUTS:
+        value = given.get(f.name)
+        if value == "" and not f.required and f.default is None:
+            value = None  # os_version="" means no version, as leaving it out does
+        if value is None:
+            if f.required:
+                problems.append((f.name, f"{f.name} is required ({f.doc})"))
+            elif f.default is not None:
+                inputs[f.name] = f.default
+            continue
+        if unknown(value):
+            inputs[f.name] = value
+            continue
+        try:
+            inputs[f.name] = f.parse(value)
+        except Invalid as exc:
+            problems.append((f.name, f"{f.name} {exc}"))
+    return inputs, problems
+
+
+def changes(
+    olds: Mapping[str, Any], news: Mapping[str, Any], unknown: Callable[[Any], bool]
+) -> tuple[list[str], list[str]]:
+    """(inputs that changed, those of them that need a new image); a missing
+    default in old state and a difference in letter case only are no change."""
+    changed: list[str] = []
+    replaces: list[str] = []
+    for f in INPUTS:
+        if f.change is Change.LOCAL:
+            continue
+        new = news.get(f.name)
+        if new is None and f.default is not None:
+            new = f.default
+        if unknown(new) or not f.same(olds.get(f.name), new):
+            changed.append(f.name)
+            if f.change is Change.REPLACE:
+                replaces.append(f.name)
+    return changed, replaces

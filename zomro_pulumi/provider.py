@@ -11,7 +11,6 @@ shared list and one poller serve a whole run.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import sys
@@ -33,13 +32,13 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from . import _concurrency
-from .client import ZomroClient
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import ReportedError, ZomroError
-from .fields import BY_NAME, INPUTS, OUTPUTS, Change, Invalid, edit_form, outputs, refreshed_inputs
+from .fields import BY_NAME, changes, check_inputs, edit_form, outputs, refreshed_inputs
 from .lifecycle import ImageLifecycle
 from .poller import DEFAULT_SCHEDULE, Schedule, StatusPoller
 from .settings import ProviderSettings
+from .statuses import Phase
 
 PROVIDER_KEY = "__provider"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,20 +82,6 @@ def _briefly(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Runtime:
-    """What a provider process keeps per settings: one client, one poller, one lifecycle."""
-
-    client: ZomroClient
-    lifecycle: ImageLifecycle
-
-    @classmethod
-    def build(cls, settings: ProviderSettings, clock: Clock, schedule: Schedule) -> _Runtime:
-        client = settings.client(clock=clock)
-        poller = StatusPoller(client, clock=clock, schedule=schedule)
-        return cls(client, ImageLifecycle(client, poller, clock, _say))
-
-
 class ImageProvider(ResourceProvider):
     """Pulumi dynamic provider for Zomro Cloud VPS images.
 
@@ -112,7 +97,7 @@ class ImageProvider(ResourceProvider):
         self._clock = clock
         self._schedule = schedule
         self._settings: Optional[ProviderSettings] = None
-        self._runtime: Optional[_Runtime] = None
+        self._lifecycle: Optional[ImageLifecycle] = None
         self._lock = threading.Lock()
 
     # Pickled into the state: nothing but the class reference.
@@ -126,7 +111,7 @@ class ImageProvider(ResourceProvider):
         settings = ProviderSettings.load(req.config.get)
         with self._lock:
             if settings != self._settings:
-                self._settings, self._runtime = settings, None
+                self._settings, self._lifecycle = settings, None
         _concurrency.raise_worker_limit(settings.max_concurrency)
 
     def _loaded_settings(self) -> ProviderSettings:
@@ -136,42 +121,22 @@ class ImageProvider(ResourceProvider):
             return self._settings
 
     def _images(self) -> ImageLifecycle:
+        """The process's one lifecycle, with its client and poller (built once)."""
         settings = self._loaded_settings()
         with self._lock:
-            if self._runtime is None:
-                self._runtime = _Runtime.build(settings, self._clock, self._schedule)
-            return self._runtime.lifecycle
+            if self._lifecycle is None:
+                client = settings.client(clock=self._clock)
+                poller = StatusPoller(client, clock=self._clock, schedule=self._schedule)
+                self._lifecycle = ImageLifecycle(client, poller, self._clock, _say)
+            return self._lifecycle
 
     # ------------------------------------------------------------ check/diff
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate every input and the settings locally; nothing is sent to the API."""
-        failures: list[CheckFailure] = []
-        inputs: dict[str, Any] = {}
-        allowed = ", ".join(f.name for f in INPUTS)
-        for key, value in news.items():
-            if key == PROVIDER_KEY or key in BY_NAME:
-                continue
-            if key in OUTPUTS and value is None:
-                continue  # output placeholders registered by the resource class
-            failures.append(CheckFailure(key, f"unknown property {key!r}; allowed: {allowed}"))
-        for f in INPUTS:
-            value = _plain(news.get(f.name))
-            if value == "" and not f.required and f.default is None:
-                value = None  # os_version="" means no version, as leaving it out does
-            if value is None:
-                if f.required:
-                    failures.append(CheckFailure(f.name, f"{f.name} is required ({f.doc})"))
-                elif f.default is not None:
-                    inputs[f.name] = f.default
-                continue
-            if _is_unknown(value):
-                inputs[f.name] = value
-                continue
-            try:
-                inputs[f.name] = f.parse(value)
-            except Invalid as exc:
-                failures.append(CheckFailure(f.name, f"{f.name} {exc}"))
+        given = {k: _plain(v) for k, v in news.items() if k != PROVIDER_KEY}
+        inputs, problems = check_inputs(given, _is_unknown)
+        failures = [CheckFailure(name, reason) for name, reason in problems]
         problem = self._loaded_settings().problem()
         if problem:
             failures.append(CheckFailure(*problem))
@@ -180,24 +145,13 @@ class ImageProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """In place for editable fields, replacement for the rest; outputs,
         provider settings and case-only differences are not changes."""
-        changed: list[str] = []
-        replaces: list[str] = []
-        for f in INPUTS:
-            if f.change is Change.LOCAL:
-                continue
-            new = _plain(news.get(f.name))
-            if new is None and f.default is not None:
-                new = f.default
-            old = _plain(olds.get(f.name))
-            if _is_unknown(new) or not f.same(old, new):
-                changed.append(f.name)
-                if f.change is Change.REPLACE:
-                    replaces.append(f.name)
+        changed, replaces = changes(
+            {k: _plain(v) for k, v in olds.items()},
+            {k: _plain(v) for k, v in news.items()},
+            _is_unknown,
+        )
         return DiffResult(
-            changes=bool(changed),
-            replaces=replaces,
-            stables=["image_id"],
-            delete_before_replace=False,
+            changes=bool(changed), replaces=replaces, stables=["image_id"], delete_before_replace=False
         )
 
     # ------------------------------------------------------------ create
@@ -227,7 +181,7 @@ class ImageProvider(ResourceProvider):
         record = images.listed(id_)
         if record is not None and props.get("url") is None and record.url is None:
             record = images.view(id_) or record
-        if record is None or record.phase.value == "gone":
+        if record is None or record.phase is Phase.GONE:
             return ReadResult(id_="", outs={})
         inputs = refreshed_inputs(record, props)
         return ReadResult(id_=record.id, outs=outputs(record, inputs), inputs=inputs)
