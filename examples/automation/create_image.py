@@ -78,7 +78,7 @@ def stack_for(state_dir: Path, stack_name: str, endpoint: Optional[str]) -> auto
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Create or destroy a Zomro image with the Automation API.")
     parser.add_argument("--endpoint", default=os.environ.get("ZOMRO_ENDPOINT"),
                         help="Zomro API endpoint (default: $ZOMRO_ENDPOINT, else the real API)")
     parser.add_argument("--state-dir", type=Path, default=Path(".automation-state"),

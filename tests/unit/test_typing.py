@@ -140,13 +140,15 @@ def pyright_command() -> list[str]:
     return [exe]
 
 
-def run_pyright(program: str, workdir: Path, search_path: Path) -> list[dict[str, object]]:
+def run_pyright(
+    program: str, workdir: Path, search_path: Path, files: tuple[str, ...] = ("program.py",)
+) -> list[dict[str, object]]:
     (workdir / "program.py").write_text(program)
     (workdir / "pyrightconfig.json").write_text(
         json.dumps({"extraPaths": [str(search_path)], "typeCheckingMode": "standard"})
     )
     result = subprocess.run(
-        [*pyright_command(), "--outputjson", "--pythonpath", sys.executable, "program.py"],
+        [*pyright_command(), "--outputjson", "--pythonpath", sys.executable, *files],
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -181,3 +183,20 @@ def test_a_correct_program_type_checks_clean(checker: str, tmp_path: Path, searc
     else:
         errors = run_pyright(CORRECT_PROGRAM, tmp_path, search_path)
         assert errors == [], json.dumps(errors, indent=1)
+
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+
+
+def test_the_shipped_examples_type_check_clean(tmp_path: Path, search_path: Path) -> None:
+    """The demo program and every example use the typed API correctly (pyright
+    checks each file on its own, so several `__main__.py` files are fine)."""
+    sources = [ROOT_DIR / "__main__.py", *sorted((ROOT_DIR / "examples").glob("*/*.py"))]
+    assert len(sources) >= 5
+    names = []
+    for source in sources:
+        name = "_".join(source.relative_to(ROOT_DIR).parts)
+        (tmp_path / name).write_text(source.read_text())
+        names.append(name)
+    errors = run_pyright("", tmp_path, search_path, tuple(names))
+    assert errors == [], json.dumps(errors, indent=1)
