@@ -338,14 +338,14 @@ def check_inputs(
     """(checked inputs with defaults filled in, [(property, what is wrong)]).
 
     Every problem is reported at once; values not known yet (`unknown`, in a
-    preview) pass unchecked.  Output placeholders the resource registers as
-    None are not inputs and not errors.
+    preview) pass unchecked.  Output placeholders the resource registers (None,
+    or not known yet in a preview) are not inputs and not errors.
     """
     inputs: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     allowed = ", ".join(f.name for f in INPUTS)
     for key, value in given.items():
-        if key not in BY_NAME and not (key in OUTPUTS and value is None):
+        if key not in BY_NAME and not (key in OUTPUTS and (value is None or unknown(value))):
             problems.append((key, f"unknown property {key!r}; allowed: {allowed}"))
     for f in INPUTS:
         value = given.get(f.name)

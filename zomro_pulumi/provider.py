@@ -34,7 +34,7 @@ from pulumi.runtime import rpc
 from . import _concurrency
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import ReportedError, ZomroError
-from .fields import BY_NAME, changes, check_inputs, edit_form, outputs, refreshed_inputs
+from .fields import BY_NAME, OUTPUTS, changes, check_inputs, edit_form, outputs, refreshed_inputs
 from .lifecycle import ImageLifecycle
 from .poller import DEFAULT_SCHEDULE, Schedule, StatusPoller
 from .settings import ProviderSettings
@@ -132,10 +132,16 @@ class ImageProvider(ResourceProvider):
 
     # ------------------------------------------------------------ check/diff
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate every input and the settings locally; nothing is sent to the API."""
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate every input and the settings locally; nothing is sent to the API.
+
+        A check without old inputs plans a new image (a create or a replacement):
+        its outputs, not known yet in a preview, stay in the plan as unknown, so a
+        replacement's preview shows them as `=> [unknown]`, not as removed."""
         given = {k: _plain(v) for k, v in news.items() if k != PROVIDER_KEY}
         inputs, problems = check_inputs(given, _is_unknown)
+        if not olds:
+            inputs.update({k: v for k, v in given.items() if k in OUTPUTS and _is_unknown(v)})
         failures = [CheckFailure(name, reason) for name, reason in problems]
         problem = self._loaded_settings().problem()
         if problem:

@@ -19,6 +19,7 @@ from typing import Any, Optional, cast, overload
 
 import pulumi
 from pulumi import dynamic
+from pulumi.output import UNKNOWN
 
 from .fields import INPUTS, OUTPUTS
 from .model import ImageRecord
@@ -204,9 +205,12 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
         # plain `python` run does not), so the provider's check names them at
         # preview ("unknown property ..."), before any API call.
         props.update(extra)
-        # Declaring the outputs makes them attributes of the resource.
+        # Declaring the outputs makes them attributes of the resource.  In a
+        # preview they are "not known yet", so that a replacement shows them as
+        # `=> [unknown]` rather than as removed.
+        placeholder = UNKNOWN if pulumi.runtime.is_dry_run() else None
         for name in OUTPUTS:
-            props.setdefault(name, None)
+            props.setdefault(name, placeholder)
         super().__init__(ImageProvider(), resource_name, props, opts)
 
     @staticmethod

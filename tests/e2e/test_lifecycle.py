@@ -134,6 +134,10 @@ def test_replacing_changes_make_a_new_image_and_delete_the_old(
         preview = project.preview()
         prop = next(iter(change))
         assert "(replace)" in preview.stdout and f"~ {prop}" in preview.stdout
+        # outputs of the new image are not known yet; they are not removals
+        for output in ("image_id", "status", "cost", "fleio_id"):
+            assert f"- {output}" not in preview.stdout, preview.stdout
+        assert "=> [unknown]" in preview.stdout
         # the property that forces the replacement, as the engine reports it
         steps = json.loads(project.run("preview", "--json").stdout)["steps"]
         (step,) = [s for s in steps if s["urn"].endswith("::img")]
