@@ -16,6 +16,7 @@ from __future__ import annotations
 import email
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -100,13 +101,34 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-@pytest.fixture(scope="module")
-def installed(dist: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The user's project directory with a fresh venv holding the wheel and its
-    emulator extra; nothing else of ours."""
-    project = tmp_path_factory.mktemp("user") / "project"
+# The README's instructions hold for the lowest and the highest Python supported.
+PYTHONS = ("3.10", "3.13")
+
+
+def interpreter(version: str) -> Path:
+    """A CPython of that version on this machine (pyenv's, or on PATH); a missing
+    one fails the test rather than shrinking what it proves."""
+    found = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    found += [Path(p) for p in [shutil.which(f"python{version}")] if p]
+    for candidate in found:
+        done = subprocess.run(
+            [str(candidate), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, check=False,
+        )
+        if done.stdout.strip() == version:
+            return candidate
+    pytest.fail(f"no Python {version} on this machine (pyenv or PATH)")
+
+
+@pytest.fixture(scope="module", params=PYTHONS)
+def installed(
+    request: pytest.FixtureRequest, dist: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The user's project directory with a fresh venv (on each supported end of
+    the Python range) holding the wheel and its emulator extra; nothing else of ours."""
+    project = tmp_path_factory.mktemp(f"user-py{request.param}") / "project"
     venv = project / "venv"
-    base = Path(sys.base_prefix) / "bin" / "python3"
+    base = interpreter(request.param)
     subprocess.run([str(base), "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run(
         [str(venv_python(venv)), "-m", "pip", "install", "--quiet", f"{dist['wheel']}[emulator]"],
@@ -167,10 +189,10 @@ def test_a_fresh_project_installs_the_wheel_and_manages_an_image(
     (project / "__main__.py").write_text(PROGRAM)
     backend = tmp_path / "backend"
     backend.mkdir()
-    # Only the CLI, the interpreter `pulumi install` makes the venv with, and the
+    # Only the CLI, the project's own venv (made with the Python under test), and the
     # system: not the checkout's .venv, not PYTHONPATH.
     env = {
-        "PATH": os.pathsep.join([bin_dir, str(Path(sys.base_prefix) / "bin"), "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([bin_dir, str(project / "venv" / "bin"), "/usr/bin", "/bin"]),
         "HOME": str(tmp_path / "home"),
         "PULUMI_HOME": str(tmp_path / "pulumi-home"),
         "PULUMI_BACKEND_URL": f"file://{backend}",
