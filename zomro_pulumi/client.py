@@ -38,6 +38,7 @@ from urllib3.util.retry import Retry
 
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import (
+    NO_CREDENTIALS,
     ApiError,
     AuthError,
     BusyError,
@@ -399,12 +400,7 @@ class ZomroClient:
             if self._token:
                 return self._token
         if not self._can_login():
-            raise ConfigError(
-                "no Zomro credentials: set `pulumi config set --secret zomro:authToken TOKEN`, "
-                "or zomro:username and `pulumi config set --secret zomro:password ...` "
-                "(environment: ZOMRO_AUTH_TOKEN, or ZOMRO_USERNAME and ZOMRO_PASSWORD)",
-                func=func,
-            )
+            raise ConfigError(NO_CREDENTIALS, func=func)
         return self._relogin(stale=None)
 
     def _relogin(self, stale: Optional[str]) -> str:

@@ -13,6 +13,13 @@ from typing import Optional
 
 REDACTED = "***"
 
+# Said by the preview's check and by the client's first call alike.
+NO_CREDENTIALS = (
+    "no Zomro credentials: set `pulumi config set --secret zomro:authToken TOKEN`, or "
+    "zomro:username and `pulumi config set --secret zomro:password ...` (environment: "
+    "ZOMRO_AUTH_TOKEN, or ZOMRO_USERNAME and ZOMRO_PASSWORD)"
+)
+
 
 def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
     """Replace every known secret in `text`; short strings are skipped so that

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 from . import _concurrency
 from .client import DEFAULT_ENDPOINT, ZomroClient, check_endpoint
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import ConfigError
+from .errors import NO_CREDENTIALS, ConfigError
 from .trace import WireTrace
 
 # attribute -> (stack config key, environment variable)
@@ -28,11 +28,6 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
-NO_CREDENTIALS = (
-    "no Zomro credentials: set `pulumi config set --secret zomro:authToken TOKEN`, or "
-    "zomro:username and `pulumi config set --secret zomro:password ...` (environment: "
-    "ZOMRO_AUTH_TOKEN, or ZOMRO_USERNAME and ZOMRO_PASSWORD)"
-)
 
 
 @dataclasses.dataclass(frozen=True)
