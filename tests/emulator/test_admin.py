@@ -126,13 +126,17 @@ def test_faults_get_set_and_unknown_key(client: Client) -> None:
     assert settings["activation_delay"] == 0.2
     assert settings["transient_kinds"] == ["5xx", "drop", "runningoperation"]
     new = client.admin_json(
-        "POST", "faults", {"order_returns_id": False, "kill_name": "x", "transient_kinds": "drop"}
+        "POST", "faults", {"order_reply": "none", "kill_name": "x", "transient_kinds": "drop"}
     )
-    assert new["order_returns_id"] is False
+    assert new["order_reply"] == "none"
     assert new["kill_name"] == "x"
     assert new["transient_kinds"] == ["drop"]
     assert "id" not in client.order()
     assert client.admin("POST", "faults", {"no_such_setting": 1}).status_code == 400
+    assert client.admin("POST", "faults", {"order_returns_id": False}).status_code == 400
+    start_up_only = client.admin("POST", "faults", {"port": 1})
+    assert start_up_only.status_code == 400
+    assert "start-up" in start_up_only.json()["error"]
     assert client.admin("POST", "faults", {"transient_rate": 2}).status_code == 400
     assert client.admin("POST", "faults", {"kill_name": "("}).status_code == 400
     assert client.admin("POST", "faults", {"transient_kinds": ["boom"]}).status_code == 400
@@ -154,12 +158,12 @@ def test_activation_delay_change_finishes_saving_images(make_client) -> None:
 def test_reset(client: Client) -> None:
     client.login()
     client.order_id()
-    client.admin_json("POST", "faults", {"latency_ms": 50, "order_returns_id": False})
+    client.admin_json("POST", "faults", {"latency_ms": 50, "order_reply": "none"})
     assert client.admin_json("POST", "reset") == {"ok": True}
     assert client.admin_json("GET", "images") == []
     assert client.admin_json("GET", "stats")["total"] == 0
     assert client.admin_json("GET", "faults")["latency_ms"] == 0
-    assert client.admin_json("GET", "faults")["order_returns_id"] is True
+    assert client.admin_json("GET", "faults")["order_reply"] == "id"
     assert error_of(client.call("image"))[0] == "access"  # sessions are gone
     client.login()
     assert client.order_id() == "5206260"  # ids are never reused

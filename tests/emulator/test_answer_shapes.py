@@ -1,9 +1,8 @@
 """The switches for answers the help page leaves open: how a missing id is answered
-(``missing_id_error``), where an order answer carries the new id (``order_reply``,
-and its older boolean form ``order_returns_id``), and the words ``fleio_status``
-shows (``saving_status``, ``active_status``, ``deleting_status``, ``queued_for``).
-Each is checked at start-up (``EmulatorConfig``) and at run time (``POST
-/_emulator/faults``)."""
+(``missing_id_error``), where an order answer carries the new id (``order_reply``),
+and the words ``fleio_status`` shows (``saving_status``, ``active_status``,
+``deleting_status``, ``queued_for``). Each is checked at start-up
+(``EmulatorConfig``) and at run time (``POST /_emulator/faults``)."""
 
 from __future__ import annotations
 
@@ -183,37 +182,18 @@ def test_order_reply_shapes(make_client: MakeClient, reply: str) -> None:
 def test_order_reply_set_at_run_time(client: Client, reply: str) -> None:
     settings = client.admin_json("POST", "faults", {"order_reply": reply})
     assert settings["order_reply"] == reply
-    assert settings["order_returns_id"] is (reply != "none")
     assert order_doc(client) == ORDER_BODIES[reply]
 
 
-def test_order_returns_id_is_the_older_form_of_order_reply(client: Client) -> None:
-    assert {"order_reply", "order_returns_id"} <= set(RUNTIME_FIELDS)
-    assert client.admin_json("POST", "faults", {"order_returns_id": False})["order_reply"] == "none"
-    assert order_doc(client) == {"ok": {}}
-    assert client.admin_json("POST", "faults", {"order_returns_id": True})["order_reply"] == "id"
-    # True keeps a shape that already carries an id.
-    client.admin_json("POST", "faults", {"order_reply": "elid"})
-    assert client.admin_json("POST", "faults", {"order_returns_id": True})["order_reply"] == "elid"
-    # Both in one body must agree; a contradiction changes nothing.
-    both = {"order_reply": "bare", "order_returns_id": False}
-    assert client.admin("POST", "faults", both).status_code == 400
-    assert client.admin_json("GET", "faults")["order_reply"] == "elid"
-    agreeing = {"order_reply": "none", "order_returns_id": False}
-    assert client.admin_json("POST", "faults", agreeing)["order_reply"] == "none"
-    assert client.admin("POST", "faults", {"order_returns_id": "no"}).status_code == 400
+def test_order_reply_checks_at_run_time_and_start_up(client: Client) -> None:
     assert client.admin("POST", "faults", {"order_reply": "doc.id"}).status_code == 400
-
-
-def test_order_returns_id_in_the_config() -> None:
-    assert EmulatorConfig().order_reply == "id"
-    assert EmulatorConfig(order_returns_id=False).order_reply == "none"
-    assert EmulatorConfig(order_returns_id=True).order_reply == "id"
-    assert EmulatorConfig(order_reply="item.id", order_returns_id=True).order_reply == "item.id"
-    with pytest.raises(SettingError, match="contradicts"):
-        EmulatorConfig(order_reply="elid", order_returns_id=False)
-    with pytest.raises(SettingError, match="contradicts"):
-        EmulatorConfig(order_reply="none", order_returns_id=True)
+    # The older boolean form is gone everywhere: order_reply says none or id.
+    assert "order_returns_id" not in RUNTIME_FIELDS
+    assert client.admin("POST", "faults", {"order_returns_id": False}).status_code == 400
+    with pytest.raises(TypeError):
+        EmulatorConfig(order_returns_id=False)  # type: ignore[call-arg]
+    with pytest.raises(SettingError, match="order_reply"):
+        EmulatorServer(EmulatorConfig(port=0, order_reply="doc.id"))
 
 
 def test_order_reply_survives_copies_and_reset(make_client: MakeClient) -> None:

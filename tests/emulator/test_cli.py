@@ -16,6 +16,7 @@ import requests
 
 from zomro_pulumi.emulator import RUNTIME_FIELDS
 from zomro_pulumi.emulator.__main__ import build_parser, config_from_args, main
+from zomro_pulumi.emulator.config import SETTINGS, flag_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,7 +75,7 @@ def test_cli_flags_map_to_config(tmp_path) -> None:
             "--host", "127.0.0.2", "--port", "0",
             "--account", "alice:pw", "--account", "bob:x:y", "--no-demo-account",
             "--activation-delay", "0.5", "--delete-delay", "2", "--session-idle", "60",
-            "--no-order-returns-id", "--no-single-elem-object",
+            "--order-reply", "none", "--no-single-elem-object",
             "--default-page-size", "10", "--max-page-size", "20",
             "--kill-name", "^bad", "--kill-status", "Error", "--stuck-name", "stuck",
             "--transient-rate", "0.25", "--transient-kinds", "5xx,drop",
@@ -87,7 +88,7 @@ def test_cli_flags_map_to_config(tmp_path) -> None:
     assert cfg.accounts == {"alice": "pw", "bob": "x:y"}
     assert cfg.demo_account is False
     assert (cfg.activation_delay, cfg.delete_delay, cfg.session_idle) == (0.5, 2.0, 60.0)
-    assert cfg.order_reply == "none"  # --no-order-returns-id is the older form
+    assert cfg.order_reply == "none"
     assert cfg.single_elem_object is False
     assert (cfg.default_page_size, cfg.max_page_size) == (10, 20)
     assert (cfg.kill_name, cfg.kill_status, cfg.stuck_name) == ("^bad", "Error", "stuck")
@@ -125,8 +126,6 @@ def test_cli_answer_shape_flags_map_to_config() -> None:
         "pending_delete",
     )
     assert cfg.queued_for == 2.5
-    older = config_from_args(build_parser().parse_args(["--order-returns-id"]))
-    assert older.order_reply == "id"
     for value in ("id", "elid", "item.id", "bare", "none"):
         assert (
             config_from_args(build_parser().parse_args(["--order-reply", value])).order_reply
@@ -139,7 +138,12 @@ def test_cli_answer_shape_flags_map_to_config() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--missing-id-error", "gone"], ["--order-reply", "doc.id"], ["--queued-for", "soon"]],
+    [
+        ["--missing-id-error", "gone"],
+        ["--order-reply", "doc.id"],
+        ["--queued-for", "soon"],
+        ["--order-returns-id"],  # the older boolean form is gone: --order-reply none|id
+    ],
 )
 def test_cli_rejects_unknown_shapes(argv: list[str], capsys) -> None:
     with pytest.raises(SystemExit) as info:
@@ -152,7 +156,8 @@ def test_cli_rejects_unknown_shapes(argv: list[str], capsys) -> None:
     "argv",
     [
         ["--port", "0", "--saving-status", " "],
-        ["--port", "0", "--order-reply", "elid", "--no-order-returns-id"],
+        ["--port", "0", "--pricelists", ","],
+        ["--port", "0", "--late-rate", "1.5"],
         ["--port", "0", "--queued-for", "-1"],
     ],
 )
@@ -236,6 +241,17 @@ def test_the_emulator_imports_nothing_else_of_the_package() -> None:
                 continue
             for name in names:
                 assert name.split(".")[0] != "zomro_pulumi", f"{path.name} imports {name}"
+
+
+def test_every_setting_has_a_row_in_the_readme_switch_table() -> None:
+    """The README's table names each setting, its flag and whether it is runtime."""
+    readme = (ROOT / "zomro_pulumi" / "emulator" / "README.md").read_text()
+    for name, spec in SETTINGS.items():
+        runtime = "yes" if spec.runtime else "no"
+        row = re.search(rf"^\| `{re.escape(name)}` \| `([^`]*)` \| (\w+) \|", readme, re.M)
+        assert row, f"{name} has no row in the README's switch table"
+        assert row.group(1).split()[0] == flag_of(name), name
+        assert row.group(2) == runtime, name
 
 
 def test_every_runtime_setting_and_its_flag_is_documented() -> None:

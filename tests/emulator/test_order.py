@@ -26,7 +26,7 @@ def test_order_multipart(client: Client) -> None:
 
 
 def test_order_without_returned_id(make_client) -> None:
-    c = make_client(order_returns_id=False)
+    c = make_client(order_reply="none")
     doc = c.order()
     assert doc["ok"] == {}
     assert "id" not in doc

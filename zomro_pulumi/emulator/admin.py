@@ -28,6 +28,8 @@ ENDPOINTS = (
     "GET    /_emulator/images/<id>",
     "PATCH  /_emulator/images/<id>",
     "DELETE /_emulator/images/<id>",
+    "GET    /_emulator/orders",
+    "GET    /_emulator/deletions",
     "POST   /_emulator/sessions/expire",
     "GET    /_emulator/faults",
     "POST   /_emulator/faults",
@@ -110,6 +112,8 @@ class Admin:
             ("stats", "reset"): {"POST": self._reset_stats},
             ("requests",): {"GET": lambda: self._requests(request)},
             ("images",): {"GET": self._images, "POST": lambda: self._create(request)},
+            ("orders",): {"GET": self._orders},
+            ("deletions",): {"GET": self._deletions},
             ("sessions", "expire"): {"POST": self._expire},
             ("faults",): {"GET": self._faults, "POST": lambda: self._set_faults(request)},
             ("reset",): {"POST": self._reset},
@@ -236,8 +240,18 @@ class Admin:
 
     def _delete(self, image_id: str) -> dict[str, Any]:
         with self.state.lock:
-            self.state.admin_delete(self._find(image_id))
+            stamp = now()
+            self.state.refresh(stamp)  # so the deletion record has the phase of now
+            self.state.admin_delete(self._find(image_id), stamp)
         return {"ok": True}
+
+    def _orders(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [dict(e) for e in self.state.orders]
+
+    def _deletions(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [dict(e) for e in self.state.deletions]
 
     def _expire(self) -> dict[str, Any]:
         return {"ok": True, "expired": self.state.expire_sessions()}
@@ -250,7 +264,7 @@ class Admin:
         body = self._body(request)
         with self.state.lock:
             try:
-                values = coerce_settings(body, self.state.config)
+                values = coerce_settings(body)
             except SettingError as exc:
                 raise AdminError(400, str(exc)) from exc
             self.state.apply_settings(values)

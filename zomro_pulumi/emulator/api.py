@@ -10,6 +10,7 @@ handlers here check and render; every change is an ``EmulatorState`` method.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from .config import EmulatorConfig
-from .state import ACTIVE, DELETING, PROTECTED, SAVING, EmulatorState, Refused, StoredImage
+from .state import ACTIVE, DELETING, PROTECTED, SAVING, EmulatorState, Fault, Refused, StoredImage
 
 DISK_FORMATS = ("iso", "ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi")
 ARCHITECTURES = ("x86_64", "i686", "ia64")
@@ -382,15 +383,30 @@ def check_field(field: str, raw: str, cfg: EmulatorConfig) -> Any:
 @dataclass
 class ApiResult:
     """An answer and how the request log names its outcome: a JSON document
-    (``doc``), or, when ``doc`` is None, a page of HTML with HTTP ``status``."""
+    (``doc``), or, when ``doc`` is None, a page of HTML with HTTP ``status``;
+    ``notes`` are extra request-log keys (a list fault that was applied)."""
 
     doc: Optional[dict[str, Any]]
     outcome: str
     status: int = 200
     page: str = ""
+    notes: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-Handler = Callable[[str, Mapping[str, str], float], dict[str, Any]]
+@dataclass
+class Call:
+    """One authenticated API call as a function's handler sees it."""
+
+    user: str
+    form: Mapping[str, str]
+    now: float
+    #: The faults drawn for the request (a handler renders a list fault).
+    fault: Fault
+    #: Extra request-log keys the handler wants recorded.
+    notes: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+Handler = Callable[[Call], dict[str, Any]]
 
 
 class Api:
@@ -404,21 +420,33 @@ class Api:
             "image": self._list,
             "image.edit": self._edit,
             "image.delete": self._delete,
+            "whoami": self._whoami,
         }
 
-    def handle(self, form: Mapping[str, str], now: float) -> ApiResult:
-        """Answer one request (holds the state lock throughout)."""
+    def handle(
+        self, form: Mapping[str, str], now: float, fault: Optional[Fault] = None
+    ) -> ApiResult:
+        """Answer one request (holds the state lock throughout); ``fault`` is what was
+        drawn for it (only a list fault matters here)."""
         func = form.get("func", "")
+        notes: dict[str, Any] = {}
         try:
             with self.state.lock:
-                body = self._dispatch(func, form, now)
+                body = self._dispatch(func, form, now, fault or Fault(), notes)
         except ErrorAnswer as exc:
             return ApiResult(exc.envelope(func), exc.outcome)
         except PageAnswer as exc:
             return ApiResult(None, exc.outcome, exc.status, exc.body)
-        return ApiResult(envelope(func, body), "ok")
+        return ApiResult(envelope(func, body), "ok", notes=notes)
 
-    def _dispatch(self, func: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
+    def _dispatch(
+        self,
+        func: str,
+        form: Mapping[str, str],
+        now: float,
+        fault: Fault,
+        notes: dict[str, Any],
+    ) -> dict[str, Any]:
         out = form.get("out", "")
         if not out:
             raise missed("out")
@@ -433,7 +461,7 @@ class Api:
         if handler is None:
             raise ErrorAnswer("missed", "func", f"Function '{func}' not found", {"object": func})
         self.state.refresh(now)
-        return handler(user, form, now)
+        return handler(Call(user, form, now, fault, notes))
 
     # auth
 
@@ -469,8 +497,17 @@ class Api:
 
     # functions
 
-    def _order(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
+    def _whoami(self, call: Call) -> dict[str, Any]:
+        """Who the token (or authinfo) belongs to: a cheap check of a session.
+
+        An emulator assumption: the help page does not document it, BILLmanager-based
+        products have it.
+        """
+        return {"user": wrap(call.user)}
+
+    def _order(self, call: Call) -> dict[str, Any]:
         cfg = self.state.config
+        form = call.form
         if not form.get("sok"):
             raise missed("sok")
         fields: dict[str, Any] = {}
@@ -480,12 +517,13 @@ class Api:
                 raise missed(field)
             fields[field] = check_field(field, raw, cfg)
         fields["os_version"] = check_field("os_version", form.get("os_version", ""), cfg)
-        image = self.state.order(user, fields, now)
+        image = self.state.order(call.user, fields, call.now)
         return order_reply(cfg.order_reply, str(image.id))
 
-    def _list(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
+    def _list(self, call: Call) -> dict[str, Any]:
         cfg = self.state.config
-        images = _sorted(self.state.images_of(user), form.get("p_col", ""))
+        form, now = call.form, call.now
+        images = _sorted(self.state.images_of(call.user), form.get("p_col", ""))
         p_num = _page_param("p_num", form.get("p_num", ""), 1)
         size = _page_param("p_cnt", form.get("p_cnt", ""), cfg.default_page_size)
         if size == 0:
@@ -494,23 +532,27 @@ class Api:
             size = min(size, cfg.max_page_size)
         size = max(size, 1)
         page = images[(p_num - 1) * size : p_num * size]
-        subaccount = self.state.subaccount(user)
+        subaccount = self.state.subaccount(call.user)
         elems = [
             render_elem(img, subaccount, now, self.state.status_word(img, now)) for img in page
         ]
-        body: dict[str, Any] = {
-            "p_cnt": wrap(size),
-            "p_elems": wrap(len(images)),
-            "p_num": wrap(p_num),
-        }
+        p_elems = len(images)
+        kind = call.fault.list_fault
+        if kind and list_fault_applies(kind, len(elems), cfg.omit_paging_fields):
+            elems, p_elems = contradict(kind, elems, p_elems, call.fault.pick)
+            call.notes["list_fault"] = kind
+        body: dict[str, Any] = {}
+        if not cfg.omit_paging_fields:
+            body.update(p_cnt=wrap(size), p_elems=wrap(p_elems), p_num=wrap(p_num))
         if len(elems) == 1 and cfg.single_elem_object:
             body["elem"] = elems[0]
         elif elems:
             body["elem"] = elems
         return body
 
-    def _edit(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
-        image = self._image(user, form)
+    def _edit(self, call: Call) -> dict[str, Any]:
+        form, now = call.form, call.now
+        image = self._image(call.user, form)
         if not form.get("sok"):
             return render_edit_view(image, self.state.status_word(image, now))
         changes: dict[str, Any] = {}
@@ -529,13 +571,43 @@ class Api:
             raise refusal(exc) from None
         return {"ok": {}}
 
-    def _delete(self, user: str, form: Mapping[str, str], now: float) -> dict[str, Any]:
-        image = self._image(user, form)
+    def _delete(self, call: Call) -> dict[str, Any]:
+        image = self._image(call.user, call.form)
         try:
-            self.state.start_delete(image, now)
+            self.state.start_delete(image, call.now)
         except Refused as exc:
             raise refusal(exc) from None
         return {"ok": {}}
+
+
+def list_fault_applies(kind: str, held: int, omit_paging_fields: bool) -> bool:
+    """Whether a list fault can make a page of ``held`` elements contradict itself.
+
+    ``idless`` needs one element; ``no_elements`` and ``undercount`` too, ``truncated``
+    two (so one is left); ``overcount`` applies to any page. Without paging fields
+    only ``idless`` is a contradiction: the others need ``p_elems`` to lie with.
+    """
+    if omit_paging_fields:
+        return kind == "idless" and held >= 1
+    return held >= {"truncated": 2, "overcount": 0}.get(kind, 1)
+
+
+def contradict(
+    kind: str, elems: list[dict[str, Any]], total: int, pick: float
+) -> tuple[list[dict[str, Any]], int]:
+    """The page's elements and ``p_elems`` made to contradict each other as ``kind``
+    says; ``pick`` in [0, 1) chooses how many are cut or which loses its id."""
+    if kind == "truncated":  # keeps 1 .. len-1 elements, p_elems stays true
+        return elems[: 1 + int(pick * (len(elems) - 1))], total
+    if kind == "no_elements":
+        return [], total
+    if kind == "idless":
+        index = int(pick * len(elems))
+        idless = {k: v for k, v in elems[index].items() if k != "id"}
+        return [*elems[:index], idless, *elems[index + 1 :]], total
+    if kind == "overcount":
+        return elems, total + 1
+    return elems, len(elems) - 1  # undercount: fewer than the answer holds
 
 
 def refusal(exc: Refused) -> ErrorAnswer:

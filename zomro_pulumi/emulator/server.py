@@ -89,6 +89,8 @@ class EmulatorApp:
         form.update(request.form.to_dict())
         func = form.get("func", "")
         fault = self.state.begin_request(func, is_mutating(func, form))
+        if fault.late == "act":  # the change itself is late (no lock is held here)
+            time.sleep(fault.late_s)
         stamp = time.time()
         entry: dict[str, Any] = {
             "seq": 0,  # set by record(); first key so the log reads well
@@ -99,10 +101,13 @@ class EmulatorApp:
 
         result: Optional[ApiResult] = None
         if fault.kind is None or fault.after_change:
-            result = self.api.handle(form, stamp)
+            result = self.api.handle(form, stamp, fault)
         if fault.kind is None:
             assert result is not None
             entry["outcome"] = result.outcome
+            entry.update(result.notes)
+            if fault.late:
+                entry["late"] = fault.late
             response = _answer(result)
         elif fault.kind == "runningoperation":
             entry["outcome"] = "fault:runningoperation"
@@ -123,6 +128,8 @@ class EmulatorApp:
         seq = self.state.record(entry)
         if self.state.config.log_requests:
             print(f"[zomro-emulator] #{seq} func={func or '-'} -> {entry['outcome']}", flush=True)
+        if fault.late == "answer":  # the change is made and logged; its answer is late
+            time.sleep(fault.late_s)
         if fault.kind == "drop":
             self._drop(request.environ)
         return response

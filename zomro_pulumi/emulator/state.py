@@ -24,7 +24,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .config import DEMO_USER, QUEUED_WORD, EmulatorConfig, fold_order_alias
+from .config import DEMO_USER, QUEUED_WORD, EmulatorConfig
 
 #: The first id the emulator hands out (one after the help page's example).
 FIRST_ID = 5206259
@@ -110,13 +110,62 @@ class Session:
 
 @dataclass
 class Fault:
-    """The transient fault drawn for one API request (``kind`` None: no fault)."""
+    """The faults drawn for one API request (the defaults: none)."""
 
+    #: The transient fault (``5xx``, ``drop``, ``runningoperation``), if any.
     kind: Optional[str] = None
     #: Whether it strikes after the change was made (order, confirmed edit, delete).
     after_change: bool = False
     #: The HTTP status of a ``5xx`` fault.
     code: int = 0
+    #: How a mutating request is late (``answer`` or ``act``), if it is.
+    late: Optional[str] = None
+    #: Seconds it is late by.
+    late_s: float = 0.0
+    #: How an image list answer contradicts itself, if it does.
+    list_fault: Optional[str] = None
+    #: A number in [0, 1) that picks which element(s) a list fault touches.
+    pick: float = 0.0
+
+
+class FaultDraws:
+    """The random streams faults are drawn from, one per family, all from one seed.
+
+    Each family has its own stream so switching one on does not change another's
+    schedule; the transient stream is ``random.Random(seed)`` itself. While a family
+    is on, every API request draws the same count of numbers from its stream
+    whatever the outcome, so a seed reproduces a schedule for a given request order.
+    """
+
+    def __init__(self, seed: Optional[int]) -> None:
+        self.transient = random.Random(seed)
+        self.late = random.Random(None if seed is None else f"late:{seed}")
+        self.list = random.Random(None if seed is None else f"list:{seed}")
+
+    def draw(self, cfg: EmulatorConfig, func: str, mutating: bool) -> Fault:
+        """The faults of one API request under the current settings."""
+        fault = Fault()
+        if cfg.transient_rate > 0 and cfg.transient_kinds:
+            rng = self.transient
+            hit = rng.random() < cfg.transient_rate
+            kind = rng.choice(cfg.transient_kinds)
+            after = rng.random() < 0.5
+            code = rng.choice((502, 503))
+            if hit and not (kind == "runningoperation" and func == "auth"):
+                fault.kind, fault.code = kind, code
+                fault.after_change = after and mutating and kind != "runningoperation"
+        if cfg.late_rate > 0 and cfg.late_kinds:
+            hit = self.late.random() < cfg.late_rate
+            late = self.late.choice(cfg.late_kinds)
+            if hit and mutating and fault.kind is None:
+                fault.late, fault.late_s = late, cfg.late_s
+        if cfg.list_fault_rate > 0 and cfg.list_fault_kinds:
+            hit = self.list.random() < cfg.list_fault_rate
+            kind = self.list.choice(cfg.list_fault_kinds)
+            fault.pick = self.list.random()
+            if hit and func == "image" and fault.kind is None:
+                fault.list_fault = kind
+        return fault
 
 
 class Refused(Exception):
@@ -151,7 +200,12 @@ class EmulatorState:
         self.mutating = 0
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.seq = 0
-        self.rng = random.Random(config.seed)
+        self.draws = FaultDraws(config.seed)
+        #: Every API order that created an image, oldest first (``GET /_emulator/orders``).
+        self.orders: list[dict[str, Any]] = []
+        #: Every deletion started through the API or done by the admin side, oldest
+        #: first (``GET /_emulator/deletions``).
+        self.deletions: list[dict[str, Any]] = []
         if config.state_file:
             self.load()
 
@@ -262,7 +316,21 @@ class EmulatorState:
     # --- changes through the API -----------------------------------------------------
 
     def order(self, owner: str, fields: dict[str, Any], now: float) -> StoredImage:
-        """A new image of ``owner`` from checked order fields, saving from ``now``."""
+        """A new image of ``owner`` from checked order fields, saving from ``now``;
+        remembered in ``orders``."""
+        with self.lock:
+            image = self._new_image(owner, fields, now)
+            self.orders.append(
+                {
+                    "id": str(image.id),
+                    "image_name": image.image_name,
+                    "account": owner,
+                    "time": round(now, 3),
+                }
+            )
+            return image
+
+    def _new_image(self, owner: str, fields: dict[str, Any], now: float) -> StoredImage:
         with self.lock:
             image = StoredImage(
                 id=self.next_id,
@@ -306,6 +374,7 @@ class EmulatorState:
                 raise Refused(BUSY)
             if image.protected:
                 raise Refused(PROTECTED)
+            self._note_deletion(image, now, "api")
             image.deleting_since = now
             image.updated = now
             self.save()
@@ -337,7 +406,7 @@ class EmulatorState:
         Active unless ``status`` says otherwise."""
         with self.lock:
             merged = {**self.admin_defaults(), **fields}
-            image = self.order(merged["account"], merged, now)
+            image = self._new_image(merged["account"], merged, now)
             self._apply_extra(image, {"status": ACTIVE, **merged}, now)
             self.save()
             return image
@@ -352,11 +421,28 @@ class EmulatorState:
             image.updated = now
             self.save()
 
-    def admin_delete(self, image: StoredImage) -> None:
-        """Remove at once, whatever the protection or the lifecycle."""
+    def admin_delete(self, image: StoredImage, now: float) -> None:
+        """Remove at once, whatever the protection or the lifecycle; remembered in
+        ``deletions``."""
         with self.lock:
+            self._note_deletion(image, now, "admin")
             self.images.pop(image.id, None)
             self.save()
+
+    def _note_deletion(self, image: StoredImage, now: float, via: str) -> None:
+        """Remember a deletion with the phase the image was in when it started, so a
+        test can check what was deleted in which state (e.g. never an Active one)."""
+        self.deletions.append(
+            {
+                "id": str(image.id),
+                "image_name": image.image_name,
+                "account": image.owner,
+                "status": image.status,
+                "fleio_status": self.status_word(image, now),
+                "via": via,
+                "time": round(now, 3),
+            }
+        )
 
     def _apply_extra(self, image: StoredImage, fields: dict[str, Any], now: float) -> None:
         if "account" in fields:
@@ -373,6 +459,8 @@ class EmulatorState:
         Deleting starts a deletion, anything else settles the image in it."""
         with self.lock:
             if status == DELETING:
+                if image.deleting_since is None:
+                    self._note_deletion(image, now, "admin")
                 image.deleting_since = now
                 return
             image.deleting_since = None
@@ -385,36 +473,19 @@ class EmulatorState:
     # --- settings and requests -----------------------------------------------------------
 
     def apply_settings(self, values: dict[str, Any]) -> None:
-        """Change checked runtime settings; a new ``seed`` re-seeds the fault RNG."""
+        """Change checked runtime settings; a new ``seed`` re-seeds every fault stream."""
         with self.lock:
             for name, value in values.items():
-                if name == "order_returns_id":
-                    value = fold_order_alias(self.config.order_reply, value)
-                    name = "order_reply"
                 setattr(self.config, name, value)
             if "seed" in values:
-                self.rng = random.Random(values["seed"])
+                self.draws = FaultDraws(values["seed"])
 
     def begin_request(self, func: str, mutating: bool) -> Fault:
-        """Count an API request and draw its transient fault.
-
-        Draws the same number of random numbers whatever the outcome so a seed
-        reproduces the same sequence of faults.
-        """
+        """Count an API request and draw its faults (in arrival order, under the lock)."""
         with self.lock:
             self.counts[func] += 1
             self.mutating += int(mutating)
-            cfg = self.config
-            if cfg.transient_rate <= 0 or not cfg.transient_kinds:
-                return Fault()
-            rng = self.rng
-            hit = rng.random() < cfg.transient_rate
-            kind = rng.choice(cfg.transient_kinds)
-            after = rng.random() < 0.5
-            code = rng.choice((502, 503))
-            if not hit or (kind == "runningoperation" and func == "auth"):
-                return Fault()
-            return Fault(kind, after and mutating and kind != "runningoperation", code)
+            return self.draws.draw(self.config, func, mutating)
 
     def record(self, entry: dict[str, Any]) -> int:
         """Append a request-log entry (the caller has masked credentials); its number."""
@@ -432,13 +503,16 @@ class EmulatorState:
             self.request_log.clear()
 
     def reset(self) -> None:
-        """Back to start-up: no images, sessions or stats; start-up settings."""
+        """Back to start-up: no images, sessions, stats, orders or deletions; start-up
+        settings (the fault streams re-seeded)."""
         with self.lock:
             self.images.clear()
             self.sessions.clear()
             self.reset_stats()
+            self.orders.clear()
+            self.deletions.clear()
             self.config = self.startup_config.copy()
-            self.rng = random.Random(self.config.seed)
+            self.draws = FaultDraws(self.config.seed)
             self.save()
 
     # --- persistence ---------------------------------------------------------------
