@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .client import ZomroClient
     from .errors import (
+        AnswerTimeout,
         ApiError,
         AuthError,
         BusyError,
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
         EndpointUnreachable,
         ImageCreateError,
         ImageCreateTimeout,
+        IncompleteListError,
         InvalidRequestError,
         NotFoundError,
+        ProtectedImageError,
         ReportedError,
         TransportError,
         UncertainOrderError,
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "ZomroClient": "client",
+    "AnswerTimeout": "errors",
+    "IncompleteListError": "errors",
+    "ProtectedImageError": "errors",
     "ApiError": "errors",
     "AuthError": "errors",
     "BusyError": "errors",
@@ -62,6 +68,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AnswerTimeout",
     "ApiError",
     "AuthError",
     "BusyError",
@@ -75,8 +82,10 @@ __all__ = [
     "ImageCreateTimeout",
     "ImageProvider",
     "ImageRecord",
+    "IncompleteListError",
     "InvalidRequestError",
     "NotFoundError",
+    "ProtectedImageError",
     "ProviderSettings",
     "ReportedError",
     "TransportError",

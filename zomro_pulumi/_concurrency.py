@@ -1,6 +1,7 @@
 """Let the dynamic-provider process serve more than 4 calls at once.
 
-The only module that reaches into Pulumi SDK internals.  `pulumi.dynamic.__main__`
+One of the two modules that reach into Pulumi SDK internals (the other is
+`_engine.py`, the URN of the call being served).  `pulumi.dynamic.__main__`
 builds its gRPC server on `ThreadPoolExecutor(max_workers=4)` with no setting, so
 a stack of images that each wait minutes for Active is created four at a time.
 A `ThreadPoolExecutor` starts threads lazily up to `_max_workers`, so raising

@@ -111,6 +111,17 @@ class EndpointUnreachable(TransportError):
     """No connection to the endpoint could be opened: nothing was sent."""
 
 
+class AnswerTimeout(TransportError):
+    """No answer in time: an HTTP read timed out, or the caller's deadline passed
+    between calls (a page of the list, a retry)."""
+
+
+class IncompleteListError(ZomroError):
+    """An image list answer that does not prove it holds every image: an element
+    without an id, counts that disagree with what the pages hold, a page that
+    repeats an earlier one.  Such a list is no evidence that an image is gone."""
+
+
 class UncertainOrderError(TransportError):
     """An order was sent but its answer was lost; the image may or may not exist."""
 
@@ -129,3 +140,14 @@ class ImageCreateError(ZomroError):
 
 class ImageCreateTimeout(ImageCreateError):
     """A new image was not Active within `create_timeout`."""
+
+
+class ProtectedImageError(ZomroError):
+    """Zomro refuses to delete the image because it is protected."""
+
+    def __init__(self, image_id: str, cause: ZomroError) -> None:
+        super().__init__(
+            f"image {image_id} is protected, so Zomro refuses to delete it",
+            func="image.delete", err_type=cause.err_type, err_object=cause.err_object,
+        )
+        self.image_id = image_id

@@ -5,14 +5,19 @@ place (`image.edit`) or needs a new image, how to validate it, how to send it
 and how to read it back from an `ImageRecord`.  `check`, `diff`, `create`,
 `update`, `read` and the README's table all iterate over `INPUTS`, so adding a
 field is one line, not four edits kept in step by hand.
+
+`check_inputs` turns what Pulumi sends into an `ImageSpec`: frozen, typed, with
+the defaults filled in.  Only the provider handles Pulumi's property dicts; the
+lifecycle and the ordering room work from the spec.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
 from .model import ImageRecord
@@ -31,15 +36,52 @@ class Invalid(ValueError):
 DISK_FORMATS = ("iso", "ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi")
 ARCHITECTURES = ("x86_64", "i686", "ia64")
 ORDER_PERIODS = (-50,)
+# The API takes text fields of up to 255 characters.  An order carries its
+# image's name plus a unique token (`-zp-` and 16 hex digits) until the image is
+# Active, so a name may be that much shorter.
+TEXT_LIMIT = 255
+ORDER_TOKEN_LENGTH = 20
+NAME_LIMIT = TEXT_LIMIT - ORDER_TOKEN_LENGTH
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ACCOUNT = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, limit: int = TEXT_LIMIT) -> str:
     if not isinstance(value, str):
         raise Invalid(f"must be a string, got {type(value).__name__}")
     if not value.strip():
         raise Invalid("must not be empty")
     if value != value.strip():
         raise Invalid("must not start or end with spaces")
+    control = _CONTROL.search(value)
+    if control:
+        raise Invalid(
+            f"must not contain control characters (found {control.group()!r} at position "
+            f"{control.start()})"
+        )
+    if len(value) > limit:
+        raise Invalid(f"must be at most {limit} characters, got {len(value)}")
+    return value
+
+
+def _name(value: Any) -> str:
+    try:
+        return _text(value, NAME_LIMIT)
+    except Invalid as exc:
+        if "at most" not in str(exc):
+            raise
+        raise Invalid(
+            f"{exc}: the API takes {TEXT_LIMIT}, and a new image carries a "
+            f"{ORDER_TOKEN_LENGTH}-character order token in its name until it is Active"
+        ) from None
+
+
+def _account(value: Any) -> str:
+    if not isinstance(value, str) or not _ACCOUNT.fullmatch(value):
+        raise Invalid(
+            "must be an account name of letters, digits, '_' and '-' starting with a letter "
+            f"(a key of zomro:accounts); got {value!r}"
+        )
     return value
 
 
@@ -84,10 +126,15 @@ def _bool(value: Any) -> bool:
 
 
 def _url(value: Any) -> str:
-    text = _text(value)
+    text = _text(value, 2048)
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in text:
         raise Invalid(f"must be a direct http:// or https:// link to the image file; got {text!r}")
+    if parts.username is not None or parts.password is not None:
+        raise Invalid(
+            "must not carry credentials (user:password@): the url is kept in the Pulumi state "
+            "and the outputs in clear text; use a link that needs no login"
+        )
     return text
 
 
@@ -125,14 +172,16 @@ class Field:
     default: Any = None
     form: Callable[[Any], str] = str
     ignore_case: bool = False
+    sent: bool = True
+    """False for inputs the API never sees (provider settings, the account)."""
 
     @property
     def form_key(self) -> Optional[str]:
-        return None if self.change is Change.LOCAL else self.name
+        return self.name if self.sent and self.change is not Change.LOCAL else None
 
     def live(self, record: ImageRecord) -> Any:
         """The value the API reports for this input (None: not reported by that view)."""
-        return None if self.change is Change.LOCAL else getattr(record, self.name)
+        return getattr(record, self.name) if self.form_key else None
 
     def same(self, old: Any, new: Any) -> bool:
         """Equal for diff purposes; the API capitalises some values it lists back."""
@@ -145,7 +194,7 @@ INPUTS: tuple[Field, ...] = (
     Field(
         "image_name",
         Change.EDIT,
-        _text,
+        _name,
         "Name of the image as shown in the panel.",
         required=True,
     ),
@@ -246,6 +295,14 @@ INPUTS: tuple[Field, ...] = (
         _digits,
         "Id of an existing image to take over instead of ordering a new one.",
     ),
+    Field(
+        "account",
+        Change.REPLACE,
+        _account,
+        "Name of the Zomro account (a key of `zomro:accounts`) that holds the image; "
+        "absent: the default settings.",
+        sent=False,
+    ),
 )
 
 BY_NAME: Mapping[str, Field] = {f.name: f for f in INPUTS}
@@ -262,38 +319,91 @@ OUTPUTS: Mapping[str, str] = {
     "created": "created",
 }
 
-def to_form(values: Mapping[str, Any], names: Optional[list[str]] = None) -> dict[str, str]:
-    """Form fields for the named (default: all API) inputs present in `values`."""
+
+
+def _default(name: str) -> Any:
+    return BY_NAME[name].default
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSpec:
+    """One image's checked inputs, defaults filled in: what the lifecycle and the
+    ordering room work from.  Its attributes are exactly `INPUTS` (a test checks)."""
+
+    image_name: str
+    region: str
+    url: str
+    disk_format: str
+    os_distro: str
+    architecture: str
+    os_version: Optional[str] = None
+    min_disk: int = _default("min_disk")
+    min_ram: int = _default("min_ram")
+    protected: bool = _default("protected")
+    pricelist: str = _default("pricelist")
+    order_period: int = _default("order_period")
+    create_timeout: int = _default("create_timeout")
+    adopt_image_id: Optional[str] = None
+    account: Optional[str] = None
+
+    def value(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def inputs(self) -> dict[str, Any]:
+        """The inputs by name, for Pulumi (unset optional ones left out)."""
+        return {f.name: self.value(f.name) for f in INPUTS if self.value(f.name) is not None}
+
+    def order_form(self, ordered_as: str) -> dict[str, str]:
+        """The order's fields: every API input, under the name the order carries,
+        unprotected (protection comes once Active, so a failed upload can always
+        be deleted again)."""
+        form = _form(self.value, [f.name for f in INPUTS])
+        form.update(image_name=ordered_as, protected=_on_off(False))
+        return form
+
+    def edits_from(self, current: Union[ImageSpec, ImageRecord]) -> dict[str, str]:
+        """The `image.edit` fields that bring `current` (earlier inputs, or the
+        image as the API shows it) to this spec: every editable field that
+        differs, and nothing else.  A removed optional value is sent empty."""
+        if isinstance(current, ImageSpec):
+            now: Callable[[str], Any] = current.value
+        else:
+            now = lambda name: BY_NAME[name].live(current)  # noqa: E731
+        changed = [
+            f.name
+            for f in INPUTS
+            if f.change is Change.EDIT and not f.same(now(f.name), self.value(f.name))
+        ]
+        form = _form(self.value, changed)
+        for name in changed:
+            form.setdefault(name, "")
+        return form
+
+    def unadoptable(self, record: ImageRecord) -> list[str]:
+        """Why an existing image cannot be taken over: fields that would need a new image."""
+        return [
+            f"{f.name} is {f.live(record)!r} there but {self.value(f.name)!r} here"
+            for f in INPUTS
+            if f.change is Change.REPLACE
+            and f.live(record) is not None
+            and self.value(f.name) is not None
+            and not f.same(f.live(record), self.value(f.name))
+        ]
+
+
+def _form(value: Callable[[str], Any], names: list[str]) -> dict[str, str]:
     form: dict[str, str] = {}
     for f in INPUTS:
-        if f.form_key is None or (names is not None and f.name not in names):
+        if f.form_key is None or f.name not in names or value(f.name) is None:
             continue
-        value = values.get(f.name)
-        if value is None:
-            continue
-        form[f.form_key] = f.form(value)
+        form[f.form_key] = f.form(value(f.name))
     return form
 
 
-def edit_form(current: Any, wanted: Mapping[str, Any]) -> dict[str, str]:
-    """The `image.edit` fields that bring `current` (an `ImageRecord` or earlier
-    inputs) to `wanted`: every editable field that differs, and nothing else.
-    A removed optional value is sent empty, which clears it."""
-
-    def value(name: str) -> Any:
-        if isinstance(current, ImageRecord):
-            return BY_NAME[name].live(current)
-        return current.get(name)
-
-    changed = [
-        f.name
-        for f in INPUTS
-        if f.change is Change.EDIT and not f.same(value(f.name), wanted.get(f.name))
-    ]
-    form = to_form(wanted, changed)
-    for name in changed:
-        form.setdefault(name, "")
-    return form
+def to_form(values: Mapping[str, Any]) -> dict[str, str]:
+    """Form fields for the API inputs present in `values` (the few edits a
+    lifecycle step makes itself: a rename, protect on or off)."""
+    return _form(values.get, list(values))
 
 
 def refreshed_inputs(record: ImageRecord, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -320,33 +430,27 @@ def outputs(record: ImageRecord, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return outs
 
 
-def unadoptable(record: ImageRecord, props: Mapping[str, Any]) -> list[str]:
-    """Why an existing image cannot be taken over: fields that would need a new image."""
-    return [
-        f"{f.name} is {f.live(record)!r} there but {props.get(f.name)!r} here"
-        for f in INPUTS
-        if f.change is Change.REPLACE
-        and f.live(record) is not None
-        and props.get(f.name) is not None
-        and not f.same(f.live(record), props.get(f.name))
-    ]
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """What `check_inputs` found: the inputs for Pulumi, the problems, and the
+    spec (None while a value is not known yet, or when there are problems)."""
+
+    inputs: dict[str, Any]
+    problems: list[tuple[str, str]]
+    spec: Optional[ImageSpec]
 
 
-def check_inputs(
-    given: Mapping[str, Any], unknown: Callable[[Any], bool]
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """(checked inputs with defaults filled in, [(property, what is wrong)]).
-
-    Every problem is reported at once; values not known yet (`unknown`, in a
-    preview) pass unchecked.  Output placeholders the resource registers (None,
-    or not known yet in a preview) are not inputs and not errors.
-    """
+def check_inputs(given: Mapping[str, Any], unknown: Callable[[Any], bool]) -> Checked:
+    """Check every input at once; values not known yet (`unknown`, in a preview)
+    pass unchecked.  Output placeholders the resource registers (None, or not
+    known yet in a preview) are not inputs and not errors."""
     inputs: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     allowed = ", ".join(f.name for f in INPUTS)
     for key, value in given.items():
         if key not in BY_NAME and not (key in OUTPUTS and (value is None or unknown(value))):
             problems.append((key, f"unknown property {key!r}; allowed: {allowed}"))
+    pending = False
     for f in INPUTS:
         value = given.get(f.name)
         if value == "" and not f.required and f.default is None:
@@ -358,13 +462,32 @@ def check_inputs(
                 inputs[f.name] = f.default
             continue
         if unknown(value):
-            inputs[f.name] = value
+            inputs[f.name], pending = value, True
             continue
         try:
             inputs[f.name] = f.parse(value)
         except Invalid as exc:
             problems.append((f.name, f"{f.name} {exc}"))
-    return inputs, problems
+    spec = None if pending or problems else ImageSpec(**inputs)
+    return Checked(inputs, problems, spec)
+
+
+def spec_of(props: Mapping[str, Any]) -> ImageSpec:
+    """The spec of inputs the engine sends back after `check` passed them."""
+    checked = check_inputs({k: v for k, v in props.items() if k in BY_NAME}, lambda _v: False)
+    if checked.spec is None:
+        raise ValueError("; ".join(reason for _name, reason in checked.problems))
+    return checked.spec
+
+
+def recorded(props: Mapping[str, Any]) -> ImageSpec:
+    """The inputs as a state recorded them, unchecked (an older release may have
+    stored what today's checks refuse): for comparing, never for sending."""
+    values: dict[str, Any] = {f.name: props.get(f.name) for f in INPUTS}
+    for f in INPUTS:
+        if values[f.name] is None:
+            values[f.name] = "" if f.required else f.default
+    return ImageSpec(**values)
 
 
 def changes(

@@ -1,12 +1,14 @@
 """One status poller per provider process, serving every wait in flight.
 
 Each image being created or deleted is a *watch*: an id (or, until the image is
-seen, the unique name it was ordered under) and a function that looks at what a
+seen, the unique name its order carried) and a function that looks at what a
 round saw and says whether the wait is over.  A round answers every watch at
 once, with whichever is cheaper: one image list (all its pages; it also serves
 watches by name) or one single view per waiting image.  An image missing from
 the list gets its single view while waiting for it to appear; and whenever a
-call on one id fails, the list decides whether the image exists.
+call on one id fails, the list decides whether the image exists.  An answer
+that says the credentials or the settings are wrong ends every wait it reaches,
+here and nowhere else: no amount of waiting mends those.
 
 No thread of its own: the first waiting thread leads the rounds and hands the
 lead to another waiter when its own wait ends.  The clock and the schedule are
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from typing import Callable, Generic, Optional, Protocol, TypeVar
 
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import ConfigError, ZomroError
+from .errors import AuthError, ConfigError, ZomroError
 from .model import ImageRecord
 
 T = TypeVar("T")
@@ -70,7 +72,7 @@ class Sighting:
     problem: Optional[ZomroError] = None
     """Why the round had no answer, or why a single view failed."""
     duplicates: tuple[ImageRecord, ...] = ()
-    """Other images carrying the watched name (when the watch has a name)."""
+    """Other images carrying the watched name (a watch by name, until seen)."""
 
 
 class WaitTimeout(ZomroError):
@@ -85,7 +87,6 @@ class WaitTimeout(ZomroError):
 class _Watch(Generic[T]):
     image_id: Optional[str]
     name: Optional[str]
-    exclude: frozenset[str]
     absent_means_gone: bool
     on_sighting: Callable[[Sighting], Optional[T]]
     deadline: float
@@ -123,14 +124,14 @@ class StatusPoller:
         deadline: float,
         image_id: Optional[str] = None,
         name: Optional[str] = None,
-        exclude: frozenset[str] = frozenset(),
         absent_means_gone: bool = False,
     ) -> T:
         """Block until `on_sighting` returns a value (returned here) or raises
         (raised here), or `deadline` passes (`WaitTimeout`).
 
-        Watch by `image_id`, or by `name` (an image named so, other than the ids
-        in `exclude`) when the id is not known yet; once seen, by its id.
+        Watch by `image_id`, or by `name` (an image named so) when the id is
+        not known yet; once seen, by its id.  An answer that rules out any
+        progress (`AuthError`, `ConfigError`) ends the wait with that error.
         With `absent_means_gone`, an image the list does not hold is reported as
         None at once (waiting for a deletion); otherwise its single view is
         asked first (waiting for a new image the list may not show yet).
@@ -141,7 +142,6 @@ class StatusPoller:
         watch: _Watch[T] = _Watch(
             image_id=image_id,
             name=name,
-            exclude=exclude,
             absent_means_gone=absent_means_gone,
             on_sighting=on_sighting,
             deadline=deadline,
@@ -222,6 +222,9 @@ class StatusPoller:
                 continue
             w.last = sighting
             w.rounds += 1
+            if not sighting.answered and isinstance(sighting.problem, (AuthError, ConfigError)):
+                w.error, w.finished = sighting.problem, True
+                continue
             if sighting.record is not None and w.image_id is None:
                 w.image_id = sighting.record.id
             # Counted from the round that served it, so that watches started at
@@ -254,7 +257,7 @@ class StatusPoller:
                 if w.image_id is None:
                     seen[id(w)] = _by_name(w, records)
                 elif w.image_id in listed:
-                    seen[id(w)] = Sighting(listed[w.image_id], duplicates=_namesakes(w, records))
+                    seen[id(w)] = Sighting(listed[w.image_id])
                 elif w.absent_means_gone:
                     seen[id(w)] = Sighting(None)
                 else:
@@ -294,20 +297,9 @@ class StatusPoller:
         return {id(w): Sighting(None, answered=False, problem=exc) for w in batch}
 
 
-def _namesakes(watch: _Watch[object], records: Sequence[ImageRecord]) -> tuple[ImageRecord, ...]:
-    """Other images carrying a watched name, once the watch knows its own id."""
-    if watch.name is None:
-        return ()
-    return tuple(
-        r
-        for r in records
-        if r.image_name == watch.name and r.id != watch.image_id and r.id not in watch.exclude
-    )
-
-
 def _by_name(watch: _Watch[object], records: Sequence[ImageRecord]) -> Sighting:
     named = sorted(
-        (r for r in records if r.image_name == watch.name and r.id not in watch.exclude),
+        (r for r in records if r.image_name == watch.name),
         key=lambda r: (len(r.id), r.id),
     )
     if not named:

@@ -1,19 +1,19 @@
 """The Pulumi mapping of `zomro.Image`: check, diff, create, read, update, delete.
 
-Only the mapping lives here.  The field table (`fields.py`) decides every field,
-the image lifecycle (`lifecycle.py`) orders, waits and deletes, and the client
-(`client.py`) owns the wire.  The provider object is pickled into the Pulumi
-state, so it keeps nothing when pickled; settings arrive through `configure()`
-(stack config) or the environment, in the provider process.  Every image of a
-program pickles to the same bytes, so one provider object, one client, one
-shared list and one poller serve a whole run.
+Only the mapping lives here.  The field table (`fields.py`) decides every field
+and turns Pulumi's properties into a typed `ImageSpec`, the ordering room and
+the lifecycle do the work, and the client (`client.py`) owns the wire.  The
+provider object is pickled into the Pulumi state, so it keeps nothing when
+pickled; settings arrive through `configure()` (stack config) or the
+environment, in the provider process.  Every image of a program pickles to the
+same bytes, so one provider object serves a whole run, with one client, shared
+list, poller and lifecycle per Zomro account.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 import threading
 from collections.abc import Mapping
 from typing import Any, Callable, Optional, TypeVar
@@ -31,32 +31,73 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from . import _concurrency
+from . import _concurrency, _engine
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import ReportedError, ZomroError
-from .fields import BY_NAME, OUTPUTS, changes, check_inputs, edit_form, outputs, refreshed_inputs
+from .errors import ConfigError, ProtectedImageError, ReportedError, ZomroError
+from .fields import (
+    INPUTS,
+    OUTPUTS,
+    changes,
+    check_inputs,
+    outputs,
+    recorded,
+    refreshed_inputs,
+    spec_of,
+)
 from .lifecycle import ImageLifecycle
 from .poller import DEFAULT_SCHEDULE, Schedule, StatusPoller
 from .settings import ProviderSettings
 from .statuses import Phase
+from .waits import Say
 
 PROVIDER_KEY = "__provider"
+# Bounds of the calls that are not a create (which has create_timeout): a
+# refresh, update or destroy against an API that hangs fails within this, plus
+# one HTTP timeout; the credentials check of a preview within its own.
+OPERATION_TIMEOUT = 90.0
+CHECK_TIMEOUT = 30.0
+# Ids of protected images the user allows this run to unprotect and delete
+# (comma-separated): the way out of a refused deletion that orders nothing.
+DELETE_PROTECTED = "ZOMRO_DELETE_PROTECTED"
 F = TypeVar("F", bound=Callable[..., Any])
+Config = Callable[[str], Any]
 
 
-def _say(message: str) -> None:
-    # The engine shows a dynamic provider's stderr lines while `pulumi up` runs.
-    # One write per line: lines from images waited on in parallel must not mix.
-    sys.stderr.write(f"zomro: {message}\n")
-    sys.stderr.flush()
+def _reporter() -> Say:
+    """Progress lines about the resource whose request this thread serves: shown
+    on its own row while it runs and under it in the diagnostics (stderr, under
+    the stack, when the engine cannot be told which resource it is).  Taken in
+    the request's thread; the waits of every image may run in another."""
+    urn = _engine.current_urn()
+
+    def say(message: str) -> None:
+        # The engine marks a warning itself; stderr keeps the word.
+        if urn is not None and message.startswith(WARNING):
+            _engine.log(message[len(WARNING) :], urn=urn, severity="warning")
+        else:
+            _engine.log(message, urn=urn)
+
+    return say
+
+
+WARNING = "warning: "
 
 
 def _is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown) or value == rpc.UNKNOWN
 
 
-def _plain(value: Any) -> Any:
-    return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
+def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: rpc.unwrap_rpc_secret(v) if rpc.is_rpc_secret(v) else v
+        for k, v in props.items()
+        if k != PROVIDER_KEY
+    }
+
+
+def _deletable(image_id: str) -> bool:
+    allowed = os.environ.get(DELETE_PROTECTED, "")
+    return image_id in {part.strip() for part in allowed.split(",")}
 
 
 def _briefly(method: F) -> F:
@@ -96,8 +137,9 @@ class ImageProvider(ResourceProvider):
     def _init_runtime(self, clock: Clock = SYSTEM_CLOCK, schedule: Schedule = DEFAULT_SCHEDULE) -> None:
         self._clock = clock
         self._schedule = schedule
-        self._settings: Optional[ProviderSettings] = None
-        self._lifecycle: Optional[ImageLifecycle] = None
+        self._config: Optional[Config] = None
+        self._lifecycles: dict[Optional[str], ImageLifecycle] = {}
+        self._checked: dict[Optional[str], Optional[tuple[str, str]]] = {}
         self._lock = threading.Lock()
 
     # Pickled into the state: nothing but the class reference.
@@ -108,54 +150,90 @@ class ImageProvider(ResourceProvider):
         self._init_runtime()
 
     def configure(self, req: ConfigureRequest) -> None:
-        settings = ProviderSettings.load(req.config.get)
         with self._lock:
-            if settings != self._settings:
-                self._settings, self._lifecycle = settings, None
-        _concurrency.raise_worker_limit(settings.max_concurrency)
+            self._config = req.config.get
+            self._lifecycles.clear()
+            self._checked.clear()
+        _concurrency.raise_worker_limit(ProviderSettings.load(req.config.get).max_concurrency)
+        _engine.start_parent_watch()
 
-    def _loaded_settings(self) -> ProviderSettings:
-        with self._lock:
-            if self._settings is None:
-                self._settings = ProviderSettings.load()
-            return self._settings
+    def _settings(self, account: Optional[str]) -> ProviderSettings:
+        return ProviderSettings.load(self._config, account=account)
 
-    def _images(self) -> ImageLifecycle:
-        """The process's one lifecycle, with its client and poller (built once)."""
-        settings = self._loaded_settings()
+    def _images(self, account: Optional[str]) -> ImageLifecycle:
+        """The account's one lifecycle, with its client and poller (built once)."""
         with self._lock:
-            if self._lifecycle is None:
-                client = settings.client(clock=self._clock)
+            images = self._lifecycles.get(account)
+            if images is None:
+                client = self._settings(account).client(clock=self._clock)
                 poller = StatusPoller(client, clock=self._clock, schedule=self._schedule)
-                self._lifecycle = ImageLifecycle(client, poller, self._clock, _say)
-            return self._lifecycle
+                say = functools.partial(_engine.log, urn=None)
+                images = self._lifecycles[account] = ImageLifecycle(client, poller, self._clock, say)
+            return images
+
+    def _deadline(self, seconds: float) -> float:
+        return self._clock.monotonic() + seconds
 
     # ------------------------------------------------------------ check/diff
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate every input and the settings locally; nothing is sent to the API.
+        """Validate every input and the settings; the only API call is one
+        check of each account's credentials per run.
 
         A check without old inputs plans a new image (a create or a replacement):
         its outputs, not known yet in a preview, stay in the plan as unknown, so a
         replacement's preview shows them as `=> [unknown]`, not as removed."""
-        given = {k: _plain(v) for k, v in news.items() if k != PROVIDER_KEY}
-        inputs, problems = check_inputs(given, _is_unknown)
+        given = _plain(news)
+        checked = check_inputs(given, _is_unknown)
+        inputs = checked.inputs
         if not olds:
             inputs.update({k: v for k, v in given.items() if k in OUTPUTS and _is_unknown(v)})
-        failures = [CheckFailure(name, reason) for name, reason in problems]
-        problem = self._loaded_settings().problem()
-        if problem:
-            failures.append(CheckFailure(*problem))
+        failures = [CheckFailure(name, reason) for name, reason in checked.problems]
+        account = inputs.get("account")
+        if not _is_unknown(account):
+            problem = self._account_problem(account)
+            if problem:
+                failures.append(CheckFailure(*problem))
         return CheckResult(inputs, failures)
 
+    def _account_problem(self, account: Optional[str]) -> Optional[tuple[str, str]]:
+        """(setting, what is wrong) for an account that cannot work: unknown,
+        misconfigured, or its credentials refused by the API (asked once a run)."""
+        with self._lock:
+            if account in self._checked:
+                return self._checked[account]
+        try:
+            settings = self._settings(account)
+        except ConfigError as exc:
+            return "account", exc.message
+        problem = settings.problem() or self._try_credentials(account, settings)
+        with self._lock:
+            self._checked[account] = problem
+        return problem
+
+    def _try_credentials(
+        self, account: Optional[str], settings: ProviderSettings
+    ) -> Optional[tuple[str, str]]:
+        key = settings.origin("password" if settings.username and settings.password else "token")
+        who = f"account {account!r}" if account else "the Zomro account"
+        try:
+            self._images(account).client.check_credentials(self._deadline(CHECK_TIMEOUT))
+        except ConfigError as exc:
+            return settings.config_key("token"), exc.message
+        except ZomroError as exc:
+            return key, f"checking the credentials of {who} at {settings.endpoint} failed: {exc}"
+        return None
+
+    @_briefly
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """In place for editable fields, replacement for the rest; outputs,
-        provider settings and case-only differences are not changes."""
-        changed, replaces = changes(
-            {k: _plain(v) for k, v in olds.items()},
-            {k: _plain(v) for k, v in news.items()},
-            _is_unknown,
-        )
+        provider settings and case-only differences are not changes.  A
+        replacement of a protected image is refused here, before anything is
+        ordered: Zomro would refuse to delete the old image afterwards."""
+        olds, news = _plain(olds), _plain(news)
+        changed, replaces = changes(olds, news, _is_unknown)
+        if replaces and olds.get("protected") is True and not _deletable(_id):
+            _refuse_protected_replacement(_id, olds, replaces)
         return DiffResult(
             changes=bool(changed), replaces=replaces, stables=["image_id"], delete_before_replace=False
         )
@@ -164,16 +242,16 @@ class ImageProvider(ResourceProvider):
 
     @_briefly
     def create(self, props: dict[str, Any]) -> CreateResult:
-        props = {k: _plain(v) for k, v in props.items()}
-        timeout = float(props.get("create_timeout") or BY_NAME["create_timeout"].default)
-        images = self._images()
-        if props.get("adopt_image_id"):
-            record = images.adopt(str(props["adopt_image_id"]), props, timeout)
-            return CreateResult(record.id, outputs(record, props))
-        record = images.create(props, timeout).record
+        say = _reporter()
+        spec = spec_of(_plain(props))
+        images = self._images(spec.account)
+        if spec.adopt_image_id:
+            record = images.adopt(spec, say)
+            return CreateResult(record.id, outputs(record, spec.inputs()))
+        record = images.create(spec, say).record
         # What is true goes into the state: an image whose rename or protection
         # failed after Active shows as a diff that the next `pulumi up` finishes.
-        actual = {**props, "image_name": record.image_name, "protected": bool(record.protected)}
+        actual = {**spec.inputs(), "image_name": record.image_name, "protected": bool(record.protected)}
         return CreateResult(record.id, outputs(record, actual))
 
     # ------------------------------------------------------------ read/update/delete
@@ -181,30 +259,66 @@ class ImageProvider(ResourceProvider):
     @_briefly
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh from the shared image list; the single view only for what
-        the list lacks (the url of an image read with `Image.get`)."""
-        props = {k: _plain(v) for k, v in props.items()}
-        images = self._images()
-        record = images.listed(id_)
+        the list lacks (the url of an image read with `Image.get`).  A managed
+        image that is gone is dropped from the state; an image looked up with
+        `Image.get` that does not exist is an error naming the id."""
+        props = _plain(props)
+        looked_up = not any(props.get(f.name) is not None for f in INPUTS if f.required)
+        images = self._images(props.get("account"))
+        deadline = self._deadline(OPERATION_TIMEOUT)
+        record = images.listed(id_, deadline=deadline)
         if record is not None and props.get("url") is None and record.url is None:
-            record = images.view(id_) or record
+            record = images.view(id_, deadline=deadline) or record
         if record is None or record.phase is Phase.GONE:
+            if looked_up:
+                raise ZomroError(
+                    f"Image.get: image {id_} is not in this Zomro account (the complete image "
+                    "list does not hold it); check the id, or remove the lookup"
+                )
             return ReadResult(id_="", outs={})
         inputs = refreshed_inputs(record, props)
         return ReadResult(id_=record.id, outs=outputs(record, inputs), inputs=inputs)
 
     @_briefly
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        olds = {k: _plain(v) for k, v in olds.items()}
-        news = {k: _plain(v) for k, v in news.items()}
-        images = self._images()
-        form = edit_form(olds, news)
+        spec = spec_of(_plain(news))
+        images = self._images(spec.account)
+        deadline = self._deadline(OPERATION_TIMEOUT)
+        form = spec.edits_from(recorded(_plain(olds)))
         if form:
-            images.edit(id_, form)
-        record = images.view(id_)
+            images.edit(id_, form, deadline=deadline)
+        record = images.view(id_, deadline=deadline)
         if record is None:
             raise ZomroError(f"image {id_} disappeared during the update; run `pulumi refresh`")
-        return UpdateResult(outputs(record, news))
+        return UpdateResult(outputs(record, spec.inputs()))
 
     @_briefly
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        self._images().delete(id_, unprotect=False)
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        props = _plain(props)
+        images = self._images(props.get("account"))
+        try:
+            images.delete(
+                id_, unprotect=_deletable(id_), say=_reporter(),
+                deadline=self._deadline(OPERATION_TIMEOUT),
+            )
+        except ProtectedImageError as exc:
+            raise ZomroError(
+                f"{exc.message} (protected=True), and nothing was deleted. To delete it anyway "
+                f"without ordering anything, run the same command again with "
+                f"{DELETE_PROTECTED}={id_} (for example `{DELETE_PROTECTED}={id_} pulumi "
+                f"destroy`): the provider then unprotects and deletes image {id_} only",
+                func=exc.func, err_type=exc.err_type, err_object=exc.err_object,
+            ) from None
+
+
+def _refuse_protected_replacement(image_id: str, olds: Mapping[str, Any], replaces: list[str]) -> None:
+    fields = ", ".join(replaces)
+    name = olds.get("image_name") or image_id
+    raise ZomroError(
+        f"image {image_id} ({name}) is protected, and changing {fields} needs a new image: "
+        "Zomro would refuse to delete this one afterwards, leaving two billed images. Nothing "
+        f"was ordered. Either first set protected=False with {fields} unchanged and run "
+        f"`pulumi up` (an edit in place), then change {fields}; or let this run delete it: "
+        f"{DELETE_PROTECTED}={image_id} pulumi up"
+    )
+

@@ -13,18 +13,22 @@ its field's `doc` in `fields.INPUTS`, the one table the provider checks against.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Optional, cast, overload
 
 import pulumi
+import yaml
 from pulumi import dynamic
 from pulumi.output import UNKNOWN
 
 from .fields import INPUTS, OUTPUTS
 from .model import ImageRecord
 from .provider import ImageProvider
-from .settings import ProviderSettings
+from .settings import ACCOUNTS_KEY, ProviderSettings
 
 __all__ = ["GetImagesResult", "Image", "ImageArgs", "get_images", "get_images_output"]
 
@@ -65,6 +69,8 @@ class ImageArgs:
     """Seconds to wait for a new image to become Active before it is deleted and the create fails."""
     adopt_image_id: Optional[pulumi.Input[str]] = None
     """Id of an existing image to take over instead of ordering a new one."""
+    account: Optional[pulumi.Input[str]] = None
+    """Name of the Zomro account (a key of `zomro:accounts`) that holds the image; absent: the default settings."""
 
     def to_props(self) -> dict[str, Any]:
         """The inputs by name, unset ones as None (the provider fills in defaults)."""
@@ -125,6 +131,8 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
     """Seconds to wait for a new image to become Active before it is deleted and the create fails."""
     adopt_image_id: pulumi.Output[Optional[str]]
     """Id of an existing image to take over instead of ordering a new one."""
+    account: pulumi.Output[Optional[str]]
+    """Name of the Zomro account (a key of `zomro:accounts`) that holds the image; absent: the default settings."""
     image_id: pulumi.Output[str]
     """The API's id of the image (`elid`); the same as the resource id."""
     status: pulumi.Output[str]
@@ -174,6 +182,7 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
         order_period: Optional[pulumi.Input[int]] = None,
         create_timeout: Optional[pulumi.Input[int]] = None,
         adopt_image_id: Optional[pulumi.Input[str]] = None,
+        account: Optional[pulumi.Input[str]] = None,
     ) -> None:
         """Create an image from keyword inputs.
 
@@ -194,6 +203,8 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
         :param create_timeout: Seconds to wait for a new image to become Active before it is
             deleted and the create fails.
         :param adopt_image_id: Id of an existing image to take over instead of ordering a new one.
+        :param account: Name of the Zomro account (a key of `zomro:accounts`) that holds the
+            image; absent: the default settings.
         """
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
@@ -205,6 +216,8 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
         # plain `python` run does not), so the provider's check names them at
         # preview ("unknown property ..."), before any API call.
         props.update(extra)
+        opts = _import_as_adoption(props, opts)
+        _refuse_plain_credentials()
         # Declaring the outputs makes them attributes of the resource.  In a
         # preview they are "not known yet", so that a replacement shows them as
         # `=> [unknown]` rather than as removed.
@@ -228,7 +241,11 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
         return cast(Any, Image)(resource_name, opts=merged)
 
 
-def get_images(region: Optional[str] = None, image_name: Optional[str] = None) -> list[ImageRecord]:
+def get_images(
+    region: Optional[str] = None,
+    image_name: Optional[str] = None,
+    account: Optional[str] = None,
+) -> list[ImageRecord]:
     """Images of the account, optionally filtered by region and exact name.
 
     A plain function for lookups in programs (it calls the API when the program
@@ -236,10 +253,14 @@ def get_images(region: Optional[str] = None, image_name: Optional[str] = None) -
 
     :param region: Only images in this data centre (any letter case).
     :param image_name: Only images with exactly this name.
+    :param account: The Zomro account to look in (a key of `zomro:accounts`);
+        absent: the default settings.
     """
+    _refuse_plain_credentials()
     config = pulumi.Config("zomro")
     settings = ProviderSettings.load(
-        lambda key: config.get(key.split(":", 1)[1]) if key.startswith("zomro:") else None
+        lambda key: config.get(key.split(":", 1)[1]) if key.startswith("zomro:") else None,
+        account=account,
     )
     client = settings.client()
     try:
@@ -262,6 +283,8 @@ class GetImagesResult:
     """The region filter the lookup ran with (None: every region)."""
     image_name: Optional[str]
     """The name filter the lookup ran with (None: every name)."""
+    account: Optional[str]
+    """The account the lookup ran in (None: the default settings)."""
     images: list[ImageRecord]
     """The matching images, as the API lists them."""
 
@@ -274,6 +297,7 @@ class GetImagesResult:
 def get_images_output(
     region: Optional[pulumi.Input[Optional[str]]] = None,
     image_name: Optional[pulumi.Input[Optional[str]]] = None,
+    account: Optional[pulumi.Input[Optional[str]]] = None,
 ) -> pulumi.Output[GetImagesResult]:
     """`get_images` for inputs that are Pulumi `Output`s (another resource's name...).
 
@@ -282,10 +306,99 @@ def get_images_output(
 
     :param region: Only images in this data centre (any letter case).
     :param image_name: Only images with exactly this name.
+    :param account: The Zomro account to look in; absent: the default settings.
     """
 
     def lookup(filters: Mapping[str, Any]) -> GetImagesResult:
-        found = get_images(region=filters["region"], image_name=filters["image_name"])
-        return GetImagesResult(filters["region"], filters["image_name"], found)
+        found = get_images(**filters)
+        return GetImagesResult(filters["region"], filters["image_name"], filters["account"], found)
 
-    return pulumi.Output.all(region=region, image_name=image_name).apply(lookup)
+    return pulumi.Output.all(region=region, image_name=image_name, account=account).apply(lookup)
+
+
+def _import_as_adoption(
+    props: dict[str, Any], opts: Optional[pulumi.ResourceOptions]
+) -> Optional[pulumi.ResourceOptions]:
+    """`ResourceOptions(import_=id)` as `adopt_image_id=id`.
+
+    The engine's own import asks a dynamic provider to read the resource without
+    its pickled provider, which the SDK cannot do (pulumi/pulumi#16175); adopting
+    takes the image over the same way: nothing ordered, what cannot be edited
+    must match, what can is edited to match the program.
+    """
+    if opts is None or opts.import_ is None:
+        return opts
+    given = props.get("adopt_image_id")
+    if given is not None and given != opts.import_:
+        raise TypeError(
+            f"zomro.Image: import_={opts.import_!r} and adopt_image_id={given!r} name different "
+            "images; give one of them"
+        )
+    props["adopt_image_id"] = opts.import_
+    plain = copy.copy(opts)
+    plain.import_ = None
+    return plain
+
+
+_CREDENTIAL_KEYS = ("zomro:password", "zomro:authToken")
+_ACCOUNT_CREDENTIALS = ("password", "authToken")
+
+
+def _refuse_plain_credentials() -> None:
+    """Credentials given as plain (not `--secret`) stack config would be written
+    unencrypted to `Pulumi.<stack>.yaml` and to the state: stop the program
+    with the command that fixes it, before anything is sent."""
+    plain = [
+        key
+        for key in _CREDENTIAL_KEYS
+        if pulumi.runtime.get_config(key) not in (None, "") and not pulumi.runtime.is_config_secret(key)
+    ]
+    plain += _plain_account_credentials()
+    if plain:
+        raise pulumi.RunError(
+            f"{plain[0]} is plain text in the stack config, so Pulumi writes it unencrypted to "
+            f"Pulumi.{pulumi.get_stack()}.yaml and to the state: run `pulumi config set --secret "
+            f"{'--path ' if '.' in plain[0] else ''}{plain[0]} <value>` (or give it as an "
+            "environment variable)"
+        )
+
+
+def _plain_account_credentials() -> list[str]:
+    """`zomro:accounts.NAME.password` / `.authToken` set without `--secret`.
+    The engine marks the whole `zomro:accounts` key secret as soon as one leaf
+    is, so the stack's config file says which leaves are plain."""
+    raw = pulumi.runtime.get_config(ACCOUNTS_KEY)
+    if raw in (None, ""):
+        return []
+    if not pulumi.runtime.is_config_secret(ACCOUNTS_KEY):
+        accounts = _json_object(raw)
+    else:
+        accounts = _stack_file_config().get(ACCOUNTS_KEY)
+    if not isinstance(accounts, dict):
+        return []
+    return [
+        f"{ACCOUNTS_KEY}.{name}.{key}"
+        for name, entry in accounts.items()
+        if isinstance(entry, dict)
+        for key in _ACCOUNT_CREDENTIALS
+        if isinstance(entry.get(key), str) and entry[key]
+    ]
+
+
+def _json_object(raw: Any) -> Any:
+    try:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+
+
+def _stack_file_config() -> dict[str, Any]:
+    """The `config:` of this stack's `Pulumi.<stack>.yaml`, if it is where the
+    program runs (secret leaves there are `{secure: ...}` objects)."""
+    path = Path.cwd() / f"Pulumi.{pulumi.get_stack()}.yaml"
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    config = loaded.get("config") if isinstance(loaded, dict) else None
+    return config if isinstance(config, dict) else {}

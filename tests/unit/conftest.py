@@ -26,6 +26,7 @@ from werkzeug.formparser import parse_form_data
 from werkzeug.test import EnvironBuilder
 
 from zomro_pulumi import ImageProvider, ZomroClient
+from zomro_pulumi.client import Tuning
 from zomro_pulumi.clock import FakeClock
 
 ENDPOINT = "https://api.zomro.com/"
@@ -313,9 +314,11 @@ def api(clock: FakeClock) -> Iterator[FakeApi]:
 
 
 def fast_client(clock: Optional[FakeClock] = None, **kwargs: Any) -> ZomroClient:
-    """A client of the fake whose retry pauses run on a fake clock."""
+    """A client of the fake whose retry pauses run on a fake clock; keywords
+    naming a `Tuning` field tune it, the others go to the client."""
+    tuning = {k: kwargs.pop(k) for k in list(kwargs) if k in Tuning.__dataclass_fields__}
     kwargs.setdefault("token", TOKEN)
-    return ZomroClient(ENDPOINT, clock=clock or FakeClock(), **kwargs)
+    return ZomroClient(ENDPOINT, clock=clock or FakeClock(), tuning=Tuning(**tuning), **kwargs)
 
 
 @pytest.fixture

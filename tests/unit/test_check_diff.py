@@ -12,6 +12,9 @@ from zomro_pulumi.fields import INPUTS, Change
 
 from .conftest import VALID
 
+# The provider's check tries the account's credentials once: the fake API answers.
+pytestmark = pytest.mark.usefixtures("api")
+
 
 def check(**changes: Any) -> dict[str, str]:
     news = {**VALID, "__provider": "blob", **changes}
@@ -57,6 +60,14 @@ BAD_INPUTS = [
     ("order_period", "monthly", "whole number"),
     ("create_timeout", 0, "at least 1"),
     ("adopt_image_id", "img-1", "numeric id"),
+    ("image_name", "x" * 236, "at most 235 characters"),
+    ("image_name", "x" * 1000, "20-character order token"),
+    ("image_name", "two\nlines", "control characters"),
+    ("image_name", "nul\x00", "control characters"),
+    ("os_distro", "ubu\rntu", "control characters"),
+    ("url", "https://user:secret@example.com/a.iso", "credentials"),
+    ("url", "https://example.com/" + "a" * 2100, "at most 2048"),
+    ("account", "prod account", "account name"),
 ]
 
 
@@ -123,9 +134,11 @@ def test_replacing_fields_replace(prop: str, value: Any) -> None:
 
 def test_field_table_split_matches_the_reference() -> None:
     edit = {f.name for f in INPUTS if f.change is Change.EDIT}
-    replace = {f.name for f in INPUTS if f.change is Change.REPLACE}
+    replace = {f.name for f in INPUTS if f.change is Change.REPLACE and f.sent}
     assert edit == {"image_name", "min_disk", "min_ram", "os_distro", "os_version", "architecture", "protected"}
     assert replace == {"url", "disk_format", "region", "pricelist", "order_period"}
+    # which account holds the image is never sent, and changing it needs a new image
+    assert [(f.name, f.change) for f in INPUTS if not f.sent] == [("account", Change.REPLACE)]
 
 
 def test_no_diff_for_outputs_provider_blob_local_settings_or_case() -> None:

@@ -24,9 +24,10 @@ from zomro_pulumi import (
     ZomroClient,
     ZomroError,
 )
-from zomro_pulumi.client import MIN_ATTEMPT_TIMEOUT
 from zomro_pulumi.clock import FakeClock
+from zomro_pulumi.errors import AnswerTimeout, IncompleteListError
 from zomro_pulumi.trace import WireTrace
+from zomro_pulumi.wire import MIN_ATTEMPT_TIMEOUT
 
 from .conftest import (
     ENDPOINT,
@@ -261,10 +262,74 @@ def test_no_elem_at_all_is_an_empty_list(api: FakeApi) -> None:
     assert fast_client().list_images() == []
 
 
-def test_answer_without_paging_fields_is_one_page(api: FakeApi) -> None:
-    api.queue("image", {"doc": {"elem": [api.images.get("x") or {"id": wrap("1")}]}})
-    assert [r.id for r in fast_client().list_images()] == ["1"]
-    assert len(api.calls) == 1
+def test_without_paging_fields_the_pages_are_read_until_an_empty_one(api: FakeApi) -> None:
+    """A server that caps the page size and leaves the paging fields out: a short
+    page is no proof of the end; only an empty page is."""
+    api.queue(
+        "image",
+        {"doc": {"elem": [{"id": wrap("1")}, {"id": wrap("2")}]}},
+        {"doc": {"elem": {"id": wrap("3")}}},
+        {"doc": {}},
+    )
+    assert [r.id for r in fast_client().list_images()] == ["1", "2", "3"]
+    assert [c["p_num"] for c in api.calls] == ["1", "2", "3"]
+
+
+def test_a_capped_page_size_with_paging_fields_reads_every_page(api: FakeApi) -> None:
+    for n in range(7):
+        api.add_image(image_name=f"img{n}")
+    api.page_size_cap = 3  # asked for 500, given 3 a page
+    client = fast_client()
+    assert len(client.list_images()) == 7
+    assert [c["p_num"] for c in api.forms("image")] == ["1", "2", "3"] and client.list_pages == 3
+
+
+# Lists that contradict themselves: none of them may be taken as the account.
+CONTRADICTIONS: dict[str, list[dict[str, Any]]] = {
+    "a total but no elements": [{"doc": {"p_elems": wrap("3")}}],
+    "an element without an id": [
+        {"doc": {"p_elems": wrap("2"), "elem": [{"id": wrap("1")}, {"image_name": wrap("x")}]}}
+    ],
+    "fewer elements than the total": [
+        {"doc": {"p_elems": wrap("3"), "p_cnt": wrap("500"), "elem": [{"id": wrap("1")}, {"id": wrap("2")}]}},
+        {"doc": {"p_elems": wrap("3"), "p_cnt": wrap("500")}},
+    ],
+    "more elements than the total": [
+        {"doc": {"p_elems": wrap("1"), "elem": [{"id": wrap("1")}, {"id": wrap("2")}]}}
+    ],
+    "a page that repeats the first": [
+        {"doc": {"p_elems": wrap("4"), "elem": [{"id": wrap("1")}, {"id": wrap("2")}]}},
+        {"doc": {"p_elems": wrap("4"), "elem": [{"id": wrap("1")}, {"id": wrap("2")}]}},
+    ],
+    "a total that changes between pages": [
+        {"doc": {"p_elems": wrap("4"), "elem": [{"id": wrap("1")}, {"id": wrap("2")}]}},
+        {"doc": {"p_elems": wrap("3"), "elem": [{"id": wrap("3")}]}},
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTRADICTIONS))
+def test_a_list_that_contradicts_itself_is_refused(api: FakeApi, case: str) -> None:
+    api.queue("image", *CONTRADICTIONS[case])
+    with pytest.raises(IncompleteListError):
+        fast_client().list_images()
+
+
+def test_the_deadline_is_checked_between_pages(api: FakeApi) -> None:
+    clock = api.clock
+    for n in range(9):
+        api.add_image(image_name=f"img{n}")
+    api.page_size_cap = 3
+
+    def slow_page(data: dict[str, str]) -> Any:
+        clock.advance(4)
+        return None
+
+    api.queue("image", *[slow_page] * 3)
+    start = clock.monotonic()
+    with pytest.raises(AnswerTimeout):
+        fast_client(clock).list_images(deadline=start + 6)
+    assert len(api.forms("image")) == 2 and clock.monotonic() - start == 8
 
 
 def test_single_view_reads_one_image(api: FakeApi) -> None:
@@ -415,7 +480,7 @@ def test_a_hanging_answer_ends_the_call_at_its_deadline(api: FakeApi) -> None:
     start = api.clock.monotonic()
     with pytest.raises(TransportError):
         client.get_image("1", deadline=start + 25)
-    assert api.clock.monotonic() - start <= 25 + client.timeout
+    assert api.clock.monotonic() - start <= 25 + client.tuning.timeout
     assert len(api.views()) == 1  # the time was used up by the first attempt
 
 

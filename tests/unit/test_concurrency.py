@@ -1,4 +1,4 @@
-"""The one place that reaches into SDK internals: fails loudly if the SDK moves."""
+"""The thread-pool reach into SDK internals: fails loudly if the SDK moves (`test_engine.py` guards the other)."""
 
 from __future__ import annotations
 

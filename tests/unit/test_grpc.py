@@ -117,7 +117,10 @@ def test_full_lifecycle_through_the_servicer(servicer: Any, blob: str, api: Fake
     assert list(checked.failures) == []
     inputs = plain(checked.inputs)
     assert inputs["min_disk"] == 1 and inputs["pricelist"] == "6854"
-    assert api.calls == []  # check makes no API call
+    # the only call of a check: the account's credentials, tried once a run
+    assert [c["func"] for c in api.calls] == ["whoami"]
+    servicer.Check(proto.CheckRequest(urn=URN, olds=struct({}), news=struct(news)), ctx)
+    assert len(api.calls) == 1
 
     created = servicer.Create(proto.CreateRequest(urn=URN, properties=struct(inputs)), ctx)
     assert created.id == "5206259"
@@ -165,7 +168,7 @@ def test_check_failures_reach_the_engine(servicer: Any, blob: str, api: FakeApi)
     failures = {f.property: f.reason for f in checked.failures}
     assert set(failures) == {"disk_format", "min_ram"}
     assert "qcow2" in failures["disk_format"]
-    assert api.calls == []
+    assert [c["func"] for c in api.calls] == ["whoami"]  # nothing about images
 
 
 def test_config_beats_environment(monkeypatch: Any) -> None:

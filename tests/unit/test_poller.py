@@ -15,6 +15,8 @@ import pytest
 from zomro_pulumi.clock import SYSTEM_CLOCK, Clock, FakeClock
 from zomro_pulumi.errors import (
     ApiError,
+    AuthError,
+    ConfigError,
     InvalidRequestError,
     NotFoundError,
     TransportError,
@@ -272,12 +274,6 @@ def test_images_with_the_watched_name_are_reported_as_duplicates(clock: FakeCloc
     assert first.record is not None and first.record.id == "11"
     assert [r.id for r in first.duplicates] == ["12", "13"]
 
-    later = poller.wait(
-        first_sighting, deadline=clock.monotonic() + 60, image_id="11", name="x-zp-00000001",
-        exclude=frozenset({"13"}),
-    )
-    assert [r.id for r in later.duplicates] == ["12"]
-
 
 def test_a_watch_needs_an_id_or_a_name(clock: FakeClock) -> None:
     with pytest.raises(ValueError):
@@ -373,3 +369,37 @@ def test_the_lead_passes_on_when_the_leading_wait_ends() -> None:
     assert all(r.status == "Active" for r in results)
     assert source.lists == poller.rounds
     assert poller.rounds < 2 + 5 + 8  # shared: fewer than the three waits alone
+
+
+@pytest.mark.parametrize("problem", [AuthError("session expired", err_type="access"), ConfigError("no credentials")])
+def test_credential_and_setting_problems_end_every_wait_at_once(
+    clock: FakeClock, problem: ZomroError
+) -> None:
+    """No amount of waiting mends a refused session or missing settings: the
+    round that meets one ends every wait it served, without asking the judges."""
+    source = Source(clock)
+    source.add("1")
+    source.add("2")
+    source.list_errors.extend([problem] * 2)
+    poller = StatusPoller(source, clock=clock)
+    judged: list[Sighting] = []
+
+    def judge(sighting: Sighting) -> Optional[ImageRecord]:
+        judged.append(sighting)
+        return None
+
+    results: list[BaseException] = []
+
+    def wait(image_id: str) -> None:
+        try:
+            poller.wait(judge, deadline=clock.monotonic() + 600, image_id=image_id, name=None)
+        except ZomroError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=wait, args=(i,)) for i in ("1", "2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert [type(r) for r in results] == [type(problem)] * 2
+    assert judged == [] and source.lists <= 2

@@ -17,7 +17,7 @@ from zomro_pulumi.errors import ImageCreateError, ImageCreateTimeout, ReportedEr
 
 from .conftest import ENDPOINT, MISSING_SHAPES, ORDER, VALID, FakeApi, envelope_error, wrap
 
-TEMPORARY = re.compile(r"^Ubuntu24-zp-[0-9a-f]{8}$")
+TEMPORARY = re.compile(r"^Ubuntu24-zp-[0-9a-f]{16}$")
 
 
 @contextlib.contextmanager
@@ -55,10 +55,43 @@ def test_check_with_a_plain_http_endpoint_fails_naming_it(monkeypatch: pytest.Mo
     assert failure.property == "zomro:endpoint" and "https" in failure.reason
 
 
-def test_check_takes_credentials_from_the_stack_config(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
+def test_check_takes_credentials_from_the_stack_config_and_tries_them_once(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
     monkeypatch.delenv("ZOMRO_AUTH_TOKEN")
     prov = configured(clock, {"zomro:username": "alice", "zomro:password": "s3cret-pass"})
-    assert prov.check({}, {**VALID, "__provider": "b"}).failures == []
+    for name in ("a", "b", "c"):  # three images of one account: one login for the run
+        assert prov.check({}, {**VALID, "image_name": name, "__provider": "b"}).failures == []
+    assert api.funcs() == ["auth"]
+
+
+def test_check_with_a_refused_password_fails_naming_the_setting(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    monkeypatch.delenv("ZOMRO_AUTH_TOKEN")
+    prov = configured(clock, {"zomro:username": "alice", "zomro:password": "wrong-pass"})
+    (failure,) = prov.check({}, {**VALID, "__provider": "b"}).failures
+    assert failure.property == "stack config zomro:password"
+    assert "Invalid username or password" in failure.reason and "wrong-pass" not in failure.reason
+    prov.check({}, {**VALID, "__provider": "b"})
+    assert api.funcs() == ["auth"]  # asked once, remembered for the run
+
+
+def test_check_with_a_rejected_token_fails_naming_it(api: FakeApi, clock: FakeClock) -> None:
+    api.tokens.clear()
+    (failure,) = ImageProvider(clock=clock).check({}, {**VALID, "__provider": "b"}).failures
+    assert failure.property == "environment ZOMRO_AUTH_TOKEN" and "rejected" in failure.reason
+    assert api.funcs() == ["whoami"]
+
+
+def test_check_of_an_unknown_account_names_the_known_ones(
+    api: FakeApi, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZOMRO_STAGING_AUTH_TOKEN", "tok-1")
+    prov = configured(clock, {"zomro:accounts": '{"prod": {"authToken": "tok-1"}}'})
+    (failure,) = prov.check({}, {**VALID, "account": "dev", "__provider": "b"}).failures
+    assert failure.property == "account" and "prod" in failure.reason and "staging" in failure.reason
+    assert api.calls == []
 
 
 # ---------------------------------------------------------------- create
@@ -110,12 +143,12 @@ def test_order_answer_without_id_finds_the_new_image_by_its_unique_name(
     assert sorted(api.names()) == ["Ubuntu24", "Ubuntu24"]
 
 
-def test_a_second_create_with_ids_in_answers_uses_the_real_name(api: FakeApi, provider: ImageProvider) -> None:
+def test_every_create_orders_under_its_own_token(api: FakeApi, provider: ImageProvider) -> None:
     provider.create(dict(VALID))
     second = provider.create({**VALID, "image_name": "Debian12"})
-    assert [o["image_name"] for o in api.forms(ORDER)][1] == "Debian12"
+    assert [o["image_name"][:12] for o in api.forms(ORDER)] == ["Ubuntu24-zp-", "Debian12-zp-"]
     assert (second.outs or {})["image_name"] == "Debian12"
-    assert len(api.edits()) == 1  # the first one's rename only
+    assert [e["image_name"] for e in api.edits()] == ["Ubuntu24", "Debian12"]
 
 
 def test_lost_order_answer_finds_the_image_instead_of_ordering_twice(
@@ -161,14 +194,15 @@ def test_an_active_image_is_kept_when_its_finish_fails(
     assert "warning: image 5206259 is Active" in err and "pulumi up" in err
 
 
-def test_leftover_of_an_interrupted_run_is_named_in_a_warning(
+def test_images_like_the_new_one_are_left_alone_and_unnamed(
     api: FakeApi, provider: ImageProvider, capsys: pytest.CaptureFixture[str]
 ) -> None:
     leftover = api.add_image(image_name="Ubuntu24-zp-00c0ffee", url=VALID["url"])
+    twin = api.add_image(image_name="Ubuntu24", url=VALID["url"])
     result = provider.create(dict(VALID))
-    assert result.id != leftover and leftover in api.images
+    assert result.id not in (leftover, twin) and {leftover, twin} <= set(api.images)
     err = capsys.readouterr().err
-    assert f"warning: image {leftover}" in err and f"adopt_image_id='{leftover}'" in err
+    assert leftover not in err and twin not in err
 
 
 @pytest.mark.parametrize("status", ["Killed", "error", "deactivated", "Deleted"])
@@ -207,9 +241,9 @@ def test_a_session_lost_while_waiting_names_the_image_and_how_to_recover(
     with reported(ImageCreateError) as info:
         provider.create(dict(VALID))
     message = str(info[0])
-    assert message.count("zomro:authToken") == 1 and "failed for the same reason" in message
-    assert "delete image 5206259 in the Zomro panel" in message and "adopt_image_id='5206259'" in message
-    assert "5206259" in api.images  # it could not be deleted: the error is the only trace
+    assert message.count("zomro:authToken") == 1 and "for the same reason" in message
+    assert "kept, not deleted" in message and "adopt_image_id='5206259'" in message
+    assert "5206259" in api.images and api.forms("image.delete") == []
 
 
 def test_status_checks_failing_past_the_timeout_report_a_timeout_not_a_vanished_image(
@@ -258,7 +292,20 @@ def test_read_shows_drift(api: FakeApi, provider: ImageProvider) -> None:
 def test_read_of_a_vanished_image_drops_it(api: FakeApi, provider: ImageProvider, shape: str) -> None:
     api.missing = shape
     assert provider.read("999999", dict(VALID)).id == ""
-    assert provider.read("999999", {"__provider": "blob"}).id == ""  # Image.get: no url in state
+
+
+def test_a_lookup_of_an_id_not_in_the_account_fails_naming_it(api: FakeApi, provider: ImageProvider) -> None:
+    with reported(ZomroError, match="Image.get: image 999999 is not in this Zomro account"):
+        provider.read("999999", {"__provider": "blob"})  # Image.get sends no inputs
+
+
+def test_a_list_that_contradicts_itself_changes_nothing_on_refresh(
+    api: FakeApi, provider: ImageProvider
+) -> None:
+    image_id = api.add_image(image_name="Ubuntu24", url=VALID["url"])
+    api.queue("image", {"doc": {"p_elems": wrap("3")}})
+    with reported(ZomroError, match="3 images but its pages hold 0"):
+        provider.read(image_id, dict(VALID))
 
 
 @pytest.mark.parametrize("word", ["Deleting", "pending_delete", "deleted"])
@@ -361,12 +408,40 @@ def test_delete_refused_for_a_listed_image_raises(api: FakeApi, provider: ImageP
     assert image_id in api.images
 
 
-def test_protected_image_is_refused_with_instructions(api: FakeApi, provider: ImageProvider) -> None:
+def test_a_protected_image_is_refused_and_the_advice_works_ordering_nothing(
+    api: FakeApi, provider: ImageProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
     image_id = api.add_image(image_name="x", protected=True)
+    other = api.add_image(image_name="y", protected=True)
     with reported(ZomroError) as info:
         provider.delete(image_id, {})
-    assert "protected=False" in str(info[0]) and "pulumi up" in str(info[0])
-    assert image_id in api.images
+    advice = f"ZOMRO_DELETE_PROTECTED={image_id}"
+    assert advice in str(info[0]) and image_id in api.images
+    monkeypatch.setenv(*advice.split("=", 1))  # followed literally
+    provider.delete(image_id, {})
+    assert image_id not in api.images and other in api.images
+    assert api.forms(ORDER) == []
+    with reported(ZomroError):
+        provider.delete(other, {})  # the permission names one image only
+
+
+def test_replacing_a_protected_image_is_refused_before_anything_is_ordered(
+    api: FakeApi, provider: ImageProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    olds = {**VALID, "protected": True, "image_id": "5206259"}
+    with reported(ZomroError) as info:
+        provider.diff("5206259", olds, {**olds, "url": "https://example.com/new.iso"})
+    message = str(info[0])
+    assert "5206259" in message and "url" in message and "protected=False" in message
+    assert "ZOMRO_DELETE_PROTECTED=5206259" in message
+    assert api.calls == []
+    in_place = provider.diff("5206259", olds, {**olds, "protected": False})
+    assert in_place.changes and not in_place.replaces  # step one of the advice
+    unprotected = {**olds, "protected": False}
+    then = provider.diff("5206259", unprotected, {**unprotected, "url": "https://example.com/new.iso"})
+    assert then.replaces == ["url"]  # step two
+    monkeypatch.setenv("ZOMRO_DELETE_PROTECTED", "5206259")
+    assert provider.diff("5206259", olds, {**olds, "url": "https://example.com/n.iso"}).replaces == ["url"]
 
 
 # ---------------------------------------------------------------- adopt

@@ -225,20 +225,22 @@ RECORDS = [
 def test_get_images_output_takes_outputs_and_resolves_to_a_typed_result(
     mocks: Mocks, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
-    seen: list[tuple[Optional[str], Optional[str]]] = []
+    seen: list[tuple[Optional[str], Optional[str], Optional[str]]] = []
 
-    def fake_get_images(region: Optional[str] = None, image_name: Optional[str] = None) -> list[ImageRecord]:
-        seen.append((region, image_name))
+    def fake_get_images(
+        region: Optional[str] = None, image_name: Optional[str] = None, account: Optional[str] = None
+    ) -> list[ImageRecord]:
+        seen.append((region, image_name, account))
         return [r for r in RECORDS if image_name is None or r.image_name == image_name]
 
     assert len(RECORDS) == 2
     monkeypatch.setattr(resource, "get_images", fake_get_images)
     img = zomro.Image("kw", **VALUES)
-    result = zomro.get_images_output(region="Netherlands-2", image_name=img.image_name)
+    result = zomro.get_images_output(region="Netherlands-2", image_name=img.image_name, account="prod")
 
     def check(found: resource.GetImagesResult) -> None:
         assert isinstance(found, zomro.GetImagesResult)
-        assert seen == [("Netherlands-2", "Ubuntu24")]
+        assert seen == [("Netherlands-2", "Ubuntu24", "prod")] and found.account == "prod"
         assert found.ids == ["1"] and found.image_name == "Ubuntu24"
 
     return result.apply(check)

@@ -1,0 +1,147 @@
+"""Ordering a new image once, and knowing by proof which image it made.
+
+An image belongs to a create only on proof: the id in its own order's answer, or
+the unique token the order carried in the image's name, which the image list
+shows.  A name alone is no proof (another create, or another stack on the same
+account, may order the same name at the same moment), and neither is "it
+appeared while I was looking".
+
+Every order goes under `<image_name>-zp-<16 hex digits>`: the token is drawn
+from the operating system's randomness for this one order and sent once, so no
+other order, in this run or any other, carries it.  The image keeps that name
+until it is Active, when the lifecycle renames it (one `image.edit`, which also
+protects it if asked).
+
+An order whose answer is lost may or may not have been made.  It is never sent
+again: its image is looked for by the token until the create's deadline, and if
+it does not show, the create fails with an error naming the token, which is how
+the image can be found (and taken over, or deleted) later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+from typing import Optional
+
+from .client import ZomroClient
+from .clock import Clock
+from .errors import ImageCreateError, UncertainOrderError, ZomroError
+from .fields import ORDER_TOKEN_LENGTH, ImageSpec
+from .model import ImageRecord
+from .poller import StatusPoller
+from .waits import APPEAR, Look, Say, wait_for
+
+SUFFIX = "-zp-"
+TOKEN_HEX = ORDER_TOKEN_LENGTH - len(SUFFIX)
+# Earlier releases used 8 hex digits; their leftovers are still recognised.
+_TEMPORARY = re.compile(r"^(?P<base>.*)-zp-[0-9a-f]{8,16}$", re.DOTALL)
+
+
+def new_token() -> str:
+    """A token no other order carries: 64 bits from the system's randomness."""
+    return secrets.token_hex(TOKEN_HEX // 2)
+
+
+def ordered_name(name: str, token: str) -> str:
+    return f"{name}{SUFFIX}{token}"
+
+
+def base_name(name: Optional[str]) -> Optional[str]:
+    """The wanted name inside an order's temporary name (else the name itself)."""
+    if name is None:
+        return None
+    found = _TEMPORARY.match(name)
+    return found.group("base") if found else name
+
+
+@dataclasses.dataclass(frozen=True)
+class Order:
+    """One order as sent: the name it carried and what its answer proved."""
+
+    name: str
+    """The image's wanted name."""
+    ordered_as: str
+    """The name the order carried: the wanted name plus this order's token."""
+    image_id: Optional[str] = None
+    """The id the order's own answer carried: proof of which image it made."""
+    lost: Optional[ZomroError] = None
+    """Why the answer was lost, when it was: the order may or may not have been made."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Identified:
+    """The image an order made, and any others carrying its token (an API that
+    made two images of one order: also this order's, but not the one kept)."""
+
+    record: Optional[ImageRecord]
+    image_id: str
+    doubles: tuple[ImageRecord, ...] = ()
+
+
+class Orders:
+    """Places orders and identifies the image each one made; one per account."""
+
+    def __init__(self, client: ZomroClient, poller: StatusPoller, clock: Clock) -> None:
+        self._client = client
+        self._poller = poller
+        self._clock = clock
+
+    def place(self, spec: ImageSpec, deadline: float, say: Say) -> Order:
+        """Send the order once.  A lost answer is returned, not raised: the
+        image may exist, and only its token can tell."""
+        order = Order(spec.image_name, ordered_name(spec.image_name, new_token()))
+        # Said before sending, so that even a run killed right after the order
+        # leaves the name to look for in its output.
+        say(f"ordering image {order.name!r} as {order.ordered_as!r} (its name until Active)")
+        try:
+            image_id = self._client.order_image(spec.order_form(order.ordered_as), deadline=deadline)
+        except UncertainOrderError as exc:
+            say(
+                f"the answer to the order of {order.ordered_as!r} was lost ({exc.message}); "
+                "looking for the image by its token, without ordering again"
+            )
+            return dataclasses.replace(order, lost=exc)
+        return dataclasses.replace(order, image_id=image_id)
+
+    def identify(self, order: Order, deadline: float, limit: str, say: Say) -> Identified:
+        """The image the order made: by the id its answer carried, or else by
+        its token in the image list, waited for until `deadline` (`limit`
+        names that bound in messages)."""
+        if order.image_id is not None:
+            return Identified(None, order.image_id)
+        try:
+            sighting = wait_for(
+                self._poller,
+                APPEAR,
+                Look(name=order.ordered_as),
+                label=f"the image ordered as {order.ordered_as!r}",
+                deadline=deadline,
+                limit=limit,
+                clock=self._clock,
+                say=say,
+            )
+        except ImageCreateError as exc:
+            raise ImageCreateError(unknown_fate(order, exc)) from None
+        record = sighting.record
+        assert record is not None  # APPEAR ends only on a listed image
+        say(f"image {record.id} ({order.ordered_as}) found in the image list by its token")
+        return Identified(record, record.id, sighting.duplicates)
+
+
+def unknown_fate(order: Order, cause: ZomroError) -> str:
+    """The error of a create whose image was never seen: how to find it later."""
+    if order.lost is not None:
+        fate = (
+            f"the answer to the order of {order.name!r} was lost ({order.lost.message}) and no "
+            f"image carrying its token appeared ({cause.message}). It was not ordered again"
+        )
+    else:
+        fate = f"the order of {order.name!r} was sent, but then: {cause.message}"
+    return (
+        f"{fate}. If it was made after all, it is listed under the name "
+        f"{order.ordered_as!r} (the panel shows it so): take it over by adding "
+        "adopt_image_id='<its id>' to this image and running `pulumi up`, or delete it in "
+        "the Zomro panel. Until then the next `pulumi up` orders a new image."
+    )
