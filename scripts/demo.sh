@@ -9,8 +9,10 @@ root=$PWD
 started=$(date +%s)
 
 scripts/setup.sh
+# A pulumi already on PATH when its version can run the program, else a cached or new build.
 PULUMI_BIN=$(scripts/ensure-pulumi.sh | tail -n 1)
 export PATH="$PULUMI_BIN:$root/.venv/bin:$PATH"
+echo "demo: pulumi $(PULUMI_SKIP_UPDATE_CHECK=true pulumi version) from $PULUMI_BIN"
 
 mkdir -p .demo/backend
 export PULUMI_BACKEND_URL="file://$root/.demo/backend"

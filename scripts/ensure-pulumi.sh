@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# ensure-pulumi.sh — make the Pulumi CLI and this project's Python language host available.
+# ensure-pulumi.sh — make the Pulumi CLI and a Python language host available.
 #
 # Usage:  PULUMI_BIN=$(scripts/ensure-pulumi.sh | tail -n 1); export PATH="$PULUMI_BIN:$PATH"
 #
-# Prints, as the last line of stdout, an absolute bin directory holding
-#   pulumi  pulumi-language-python  pulumi-language-python-exec  pulumi-resource-pulumi-python
-# Progress goes to stderr.
-#
-# The CLI version is the github.com/pulumi/pulumi/pkg/v3 version that
-# tools/pulumi-language-python/go.mod requires (sdk/v3 must be required at the same version);
-# that go.mod says how to move to another release. Nothing else chooses it.
+# Prints, as the last line of stdout, an absolute bin directory holding `pulumi` and the
+# two plugins the engine starts for this project's programs, `pulumi-language-python` and
+# `pulumi-resource-pulumi-python` (the dynamic provider). Progress goes to stderr.
 #
 # Order of preference:
-#   1. `pulumi` on PATH that reports exactly that version, with the other three on PATH too;
+#   1. `pulumi` on PATH, whatever its origin (an official install, Homebrew, a build of
+#      this script), when its version can run this project's programs:
+#        at least the pulumi floor in pyproject.toml (3.216.0: dynamic providers that return
+#        refreshed inputs from read), and at least the Pulumi SDK installed in .venv, if any
+#        (the CLI ships pulumi-language-python-exec, which runs inside the program's SDK and
+#        feature-detects older SDKs, never newer ones; a CLI and an SDK are released together);
+#        below the ceiling in pyproject.toml (4.0.0: another major is another protocol, and
+#        the Automation API refuses it).
+#      Its two plugins must be next to the `pulumi` binary (symlinks followed; every Pulumi
+#      distribution ships them there, each install its own `pulumi-language-python` and
+#      `pulumi-language-python-exec`) or on PATH: those are the places the engine looks.
+#      The directory printed is that of the binary, symlinks followed.
 #   2. the per-user cache directory  <root>/pulumi-v<version>-<hash>/bin, where <root> is
 #      ${ZOMRO_PULUMI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zomro-pulumi} and <hash> is 12 hex
 #      digits of a SHA-256 over the language host's go.mod, go.sum and *.go files: a change to them
@@ -21,13 +28,18 @@
 #      modules and compiles for about 12 CPU-minutes (6+ minutes on 2 idle cores); when Go's
 #      build cache already holds the packages, only the links remain (under a minute).
 #
+# The version built (2, 3) is the github.com/pulumi/pulumi/pkg/v3 version that
+# tools/pulumi-language-python/go.mod requires (sdk/v3 must be required at the same version);
+# that go.mod says how to move to another release.
+#
 # What is built:
 #   * pulumi: github.com/pulumi/pulumi/pkg/v3/cmd/pulumi, declared as a `tool` of the host's module so
 #     that the committed go.sum pins every dependency (`go install pkg@version` refuses to build it
 #     because pkg/v3's go.mod has a replace directive).
 #   * pulumi-language-python: tools/pulumi-language-python, this project's own minimal language host
 #     (the upstream host's module is not served by the Go module proxy); its main.go says what it does.
-#   * pulumi-language-python-exec and pulumi-resource-pulumi-python, copied unchanged from sdk/v3.
+#   * pulumi-language-python-exec (run by that host) and pulumi-resource-pulumi-python, copied
+#     unchanged from sdk/v3.
 #
 # Concurrent runs: each run builds in a temporary directory of its own under <root> and publishes it
 # with an atomic rename onto the not yet existing cache directory. A run that loses that race uses
@@ -41,6 +53,8 @@ set -euo pipefail
 PKG_MOD=github.com/pulumi/pulumi/pkg/v3
 SDK_MOD=github.com/pulumi/pulumi/sdk/v3
 TOOLS=(pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python)
+# What the engine starts for a Python program with dynamic resources, besides itself.
+PLUGINS=(pulumi-language-python pulumi-resource-pulumi-python)
 
 log() { printf 'ensure-pulumi: %s\n' "$*" >&2; }
 die() {
@@ -83,6 +97,44 @@ pulumi_version() {
 	PULUMI_SKIP_UPDATE_CHECK=true "$1" version 2>/dev/null | tail -n1 | tr -d '[:space:]' || true
 }
 
+# version_key VERSION -> a string that sorts like the version (vX.Y.Z[-pre][+build]; a pre-release
+# sorts before its release), or nothing when VERSION is not one.
+version_key() {
+	[[ $1 =~ ^v?([0-9]+)\.([0-9]+)\.([0-9]+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$ ]] || return 0
+	printf '%06d.%06d.%06d.%d\n' "$((10#${BASH_REMATCH[1]}))" "$((10#${BASH_REMATCH[2]}))" \
+		"$((10#${BASH_REMATCH[3]}))" "$([[ -n ${BASH_REMATCH[4]} ]] && echo 0 || echo 1)"
+}
+
+# pyproject_bounds -> "FLOOR CEILING" of the pulumi requirement in pyproject.toml ("pulumi>=A,<B").
+pyproject_bounds() {
+	sed -n 's/^[[:space:]]*"pulumi>=\([0-9][0-9.]*\),[[:space:]]*<\([0-9][0-9.]*\)".*/\1 \2/p' \
+		"$repo_root/pyproject.toml" | head -n 1
+}
+
+# venv_sdk_version -> the version of the Pulumi SDK installed in .venv (from its dist-info
+# directory, without starting Python), or nothing.
+venv_sdk_version() {
+	local info
+	for info in "$repo_root"/.venv/lib/python*/site-packages/pulumi-[0-9]*.dist-info; do
+		[[ -d $info ]] || continue
+		info=${info##*/pulumi-}
+		info=${info%.dist-info}
+		[[ $info =~ ^([0-9]+\.[0-9]+\.[0-9]+) ]] && echo "${BASH_REMATCH[1]}"
+		return 0
+	done
+}
+
+# resolved_dir FILE -> the absolute directory of FILE with every symlink on the way followed.
+resolved_dir() {
+	local path=$1 target
+	while [[ -L $path ]]; do
+		target=$(readlink "$path")
+		[[ $target == /* ]] || target=$(dirname "$path")/$target
+		path=$target
+	done
+	(cd -P "$(dirname "$path")" && pwd)
+}
+
 # complete DIR -> whether DIR/bin holds all four tools and DIR/bin/pulumi reports $cli.
 complete() {
 	local tool
@@ -94,18 +146,41 @@ complete() {
 
 cli=$(cli_version "$host_src")
 
-# 1. A CLI of that version already on PATH.
-if path_pulumi=$(command -v pulumi 2>/dev/null) && [[ $(pulumi_version "$path_pulumi") == "$cli" ]]; then
-	missing=""
-	for tool in "${TOOLS[@]}"; do
-		command -v "$tool" >/dev/null 2>&1 || missing+=" $tool"
-	done
-	if [[ -z $missing ]]; then
-		log "using pulumi $cli found on PATH"
-		(cd "$(dirname "$path_pulumi")" && pwd)
-		exit 0
+# The versions a `pulumi` on PATH may have: floor <= version < ceiling (see the header).
+read -r floor ceiling <<<"$(pyproject_bounds)" || true
+[[ -n ${floor:-} && -n ${ceiling:-} ]] || die "no \"pulumi>=X,<Y\" requirement in $repo_root/pyproject.toml"
+floor_why="pyproject.toml"
+sdk=$(venv_sdk_version)
+if [[ -n $sdk && $(version_key "$sdk") > $(version_key "$floor") ]]; then
+	floor=$sdk
+	floor_why="the Pulumi SDK in .venv"
+fi
+wanted="pulumi >= v$floor ($floor_why) and < v$ceiling"
+
+# 1. A CLI on PATH that can run the program.
+path_note=""
+if path_pulumi=$(command -v pulumi 2>/dev/null); then
+	found=$(pulumi_version "$path_pulumi")
+	found_key=$(version_key "$found")
+	if [[ -z $found_key ]]; then
+		path_note="$path_pulumi does not report a version ('$found')"
+	elif [[ $found_key < $(version_key "$floor") ||
+		! ${found_key%.*} < $(version_key "$ceiling" | cut -d. -f1-3) ]]; then
+		path_note="$path_pulumi is $found; this project needs $wanted"
+	else
+		path_dir=$(resolved_dir "$path_pulumi")
+		missing=""
+		for tool in "${PLUGINS[@]}"; do
+			[[ -x $path_dir/$tool ]] || command -v "$tool" >/dev/null 2>&1 || missing+=" $tool"
+		done
+		if [[ -z $missing ]]; then
+			log "using pulumi $found found on PATH ($path_dir)"
+			echo "$path_dir"
+			exit 0
+		fi
+		path_note="$path_pulumi ($found) has neither next to it nor on PATH:$missing"
 	fi
-	log "pulumi $cli is on PATH, but not:$missing"
+	log "not using the pulumi on PATH: $path_note"
 fi
 
 # 2. The per-user cache.
@@ -114,6 +189,12 @@ mkdir -p "$cache_root"
 cache_root=$(cd "$cache_root" && pwd)
 key=pulumi-$cli-$(source_hash "$host_src")
 dest=$cache_root/$key
+
+# The build is what the tests run; say so when it falls outside the range a CLI on PATH must meet.
+if [[ $(version_key "$cli") < $(version_key "$floor") ]]; then
+	log "warning: the pinned pulumi $cli is older than $wanted;" \
+		"move tools/pulumi-language-python/go.mod to a newer release"
+fi
 
 use_dest() {
 	log "$1"
@@ -125,8 +206,12 @@ complete "$dest" && use_dest "using cached pulumi $cli in $dest/bin"
 [[ ! -e $dest ]] || die "$dest exists but is incomplete; move it away to build it again"
 
 # 3. Build.
-command -v go >/dev/null 2>&1 ||
-	die "'go' is not on PATH: building the Pulumi CLI and the language host needs Go (1.26 or newer)"
+if ! command -v go >/dev/null 2>&1; then
+	[[ -n $path_note ]] || path_note="there is no pulumi on PATH"
+	die "no usable Pulumi CLI: $path_note, $dest does not exist yet, and 'go' is not on PATH to build" \
+		"pulumi $cli there. Install $wanted (https://www.pulumi.com/docs/iac/download-install/)" \
+		"and put it on PATH, or install Go 1.26 or newer"
+fi
 if command -v flock >/dev/null 2>&1; then
 	exec 9>"$cache_root/.$key.lock"
 	if ! flock -n 9; then

@@ -1,28 +1,45 @@
 """`zomro-pulumi` / `python -m zomro_pulumi`: tools beside the provider.
 
-`doctor` checks, read-only, the provider's assumptions about the API against
-a real account.  It reads the same settings as the provider (environment);
-flags override the endpoint, username and token.  A password comes only from
-`ZOMRO_PASSWORD` or a prompt, never a flag, so it stays out of shell history
-and process lists.
+`doctor` checks, read-only, the provider's assumptions about the API against a
+real account; `import` prints a Pulumi program that takes over existing images.
+Both read the settings as the provider does: inside a Pulumi project (a
+`Pulumi.yaml` here or above) the selected stack's config first (read with the
+Pulumi CLI), then the environment.  Flags override the endpoint, username and
+token.  A password never comes from a flag, so it stays out of shell history
+and process lists: stack config, environment, or a prompt.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import getpass
 import sys
-from typing import Optional
+from typing import Callable, Optional
 
-from . import doctor
+from . import codegen, doctor
 from .client import check_endpoint
-from .errors import ConfigError, redact
-from .settings import ProviderSettings
+from .errors import ConfigError, ZomroError, redact
+from .settings import ProviderSettings, Source, find_project, stack_config
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+SETTINGS_HELP = (
+    "Settings as the provider reads them: in a Pulumi project the stack's config "
+    "(zomro:endpoint, zomro:authToken, zomro:username, zomro:password, zomro:accounts), "
+    "else or then the environment (ZOMRO_ENDPOINT, ZOMRO_AUTH_TOKEN, ZOMRO_USERNAME, "
+    "ZOMRO_PASSWORD). A password never comes from a flag: stack config, environment or a prompt."
+)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint", help="API URL (default: from the settings, else the Zomro API)")
+    parser.add_argument("--username", help="log in as this user (password: settings or a prompt)")
+    parser.add_argument(
+        "--token", help="session token (prefer the settings: a flag shows in the process list)"
+    )
+    parser.add_argument("--account", help="an account of zomro:accounts (or ZOMRO_<NAME>_*)")
+    parser.add_argument("--stack", help="read this stack's config instead of the selected one")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,83 +52,124 @@ def _parser() -> argparse.ArgumentParser:
         help="check, read-only, what the provider assumes about the API against your account",
         description=(
             "Logs in (with a username), reads the image list and one image, and asks for a "
-            "missing id; never orders, edits or deletes. Settings as the provider reads them: "
-            "ZOMRO_ENDPOINT, ZOMRO_AUTH_TOKEN, ZOMRO_USERNAME, ZOMRO_PASSWORD. The password "
-            "comes only from ZOMRO_PASSWORD or a prompt. Exit status: 0 when everything the "
-            "provider needs holds, 1 otherwise, 2 for usage errors or missing credentials."
+            "missing id; never orders, edits or deletes. " + SETTINGS_HELP + " Exit status: 0 "
+            "when everything the provider needs holds, 1 otherwise, 2 for usage errors or "
+            "missing credentials."
         ),
     )
-    doc.add_argument("--endpoint", help="API URL (default: ZOMRO_ENDPOINT or the Zomro API)")
-    doc.add_argument("--username", help="log in as this user (password: ZOMRO_PASSWORD or prompt)")
-    doc.add_argument(
-        "--token",
-        help="session token (prefer ZOMRO_AUTH_TOKEN: a flag shows in the process list)",
-    )
+    _common(doc)
     doc.add_argument("--json", action="store_true", help="print the checks as JSON")
     doc.add_argument(
         "--timeout", type=float, default=30.0, help="seconds to wait for each answer (default 30)"
     )
+    imp = commands.add_parser(
+        "import",
+        help="print a Pulumi program that takes over the account's existing images",
+        description=(
+            "Prints a Pulumi Python program declaring every matching Active image with its "
+            "current values, each taken over by id, so that `pulumi up` orders and changes "
+            "nothing. Only reads. " + SETTINGS_HELP
+        ),
+    )
+    _common(imp)
+    imp.add_argument("--region", help="only images in this region (letter case ignored)")
+    imp.add_argument("--name", help="only images of this name (shell-style wildcards allowed)")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> ProviderSettings:
-    """The provider's settings, flags over the environment, a password prompted for."""
-    settings = ProviderSettings.load()
-    overrides = {
-        key: getattr(args, key)
-        for key in ("endpoint", "username", "token")
-        if getattr(args, key) not in (None, "")
-    }
-    settings = dataclasses.replace(settings, **overrides)
+    """The provider's settings, flags over stack config over environment, a password
+    prompted for when there is a username but no password."""
+    project = find_project()
+    if args.stack and project is None:
+        raise ConfigError("--stack needs a Pulumi project: no Pulumi.yaml here or above")
+    config = stack_config(project, args.stack) if project is not None else None
+    settings = ProviderSettings.load(config, account=args.account)
+    for attr in ("endpoint", "username", "token"):
+        settings = settings.override(Source("flag", f"--{attr}"), **{attr: getattr(args, attr)})
+    check_endpoint(settings.endpoint)
     if not settings.token and settings.username and not settings.password:
         if not sys.stdin.isatty():
             raise ConfigError(
-                "no password: set ZOMRO_PASSWORD (passwords are never taken as a flag), "
-                "or run in a terminal to be asked"
+                f"no password: set {settings.env_key('password')} (passwords are never taken as "
+                f"a flag) or {settings.config_key('password')}, or run in a terminal to be asked"
             )
         password = getpass.getpass(f"Zomro password for {settings.username}: ")
-        settings = dataclasses.replace(settings, password=password or None)
-    if not settings.has_credentials:
-        raise ConfigError(
-            "no Zomro credentials: set ZOMRO_AUTH_TOKEN (or --token), or ZOMRO_USERNAME "
-            "(or --username) and ZOMRO_PASSWORD"
-        )
-    check_endpoint(settings.endpoint)
+        settings = settings.override(Source("prompt"), password=password)
+    problem = settings.problem()
+    if problem is not None:
+        hint = "" if settings.has_credentials else "; or give --token, or --username"
+        raise ConfigError(problem[1] + hint)
     return settings
 
 
-def _doctor(args: argparse.Namespace) -> int:
-    try:
-        settings = _settings(args)
-    except ConfigError as exc:
-        print(f"zomro-pulumi doctor: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.timeout <= 0:
-        print("zomro-pulumi doctor: --timeout must be positive", file=sys.stderr)
-        return EXIT_USAGE
-    secrets = [s for s in (settings.token, settings.password) if s]
-    try:
-        report = doctor.run(settings, timeout=args.timeout)
-    except Exception as exc:  # a bug here must not print a credential in a traceback
-        text = redact(f"{type(exc).__name__}: {exc}", secrets)
-        print(f"zomro-pulumi doctor: internal error: {text}", file=sys.stderr)
-        return EXIT_FAILED
+def _doctor(args: argparse.Namespace, settings: ProviderSettings) -> int:
+    report = doctor.run(settings, timeout=args.timeout)
     doctor.print_report(report, as_json=args.json)
     return report.exit_status
+
+
+def _import(args: argparse.Namespace, settings: ProviderSettings) -> int:
+    client = settings.client()
+    try:
+        chosen, skipped = codegen.matching(client, region=args.region, name=args.name)
+        records = codegen.viewed(client, chosen)
+    except ZomroError as exc:
+        print(f"zomro-pulumi import: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        client.close()
+    filters = [f"{k} {v!r}" for k, v in (("region", args.region), ("name", args.name)) if v]
+    where = settings.endpoint + (f" ({', '.join(filters)})" if filters else "")
+    sys.stdout.write(codegen.program(records, account=settings.account, where=where))
+    for record in skipped:
+        print(
+            f"zomro-pulumi import: left out image {record.id} ({record.image_name}): "
+            f"{record.status or 'no status'}, not Active; run again once it is",
+            file=sys.stderr,
+        )
+    print(f"zomro-pulumi import: {len(records)} image(s) of {where}", file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, ProviderSettings], int]] = {
+    "doctor": _doctor,
+    "import": _import,
+}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the `zomro-pulumi` console script."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "doctor":
-        try:
-            return _doctor(args)
-        except KeyboardInterrupt:
-            print("zomro-pulumi doctor: interrupted", file=sys.stderr)
-            return 130
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE
+    command = COMMANDS.get(args.command or "")
+    if command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    name = f"zomro-pulumi {args.command}"
+    if getattr(args, "timeout", 1) <= 0:
+        print(f"{name}: --timeout must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"{name}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    try:
+        return command(args, settings)
+    except ConfigError as exc:  # e.g. a wire trace that cannot be written
+        print(f"{name}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug here must not print a credential in a traceback
+        secrets = [s for s in (settings.token, settings.password) if s]
+        print(f"{name}: internal error: {redact(f'{type(exc).__name__}: {exc}', secrets)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

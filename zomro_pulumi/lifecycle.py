@@ -29,7 +29,7 @@ from .model import ImageRecord
 from .ordering import Identified, Order, Orders, unknown_fate
 from .poller import StatusPoller
 from .statuses import Phase
-from .waits import BECOME_ACTIVE, DISAPPEAR, Look, Say, wait_for
+from .waits import APPEAR, BECOME_ACTIVE, DISAPPEAR, Look, Say, StateChange, wait_for
 
 DELETE_TIMEOUT = 600.0
 # How long a last look (before discarding) and other single checks may take.
@@ -44,24 +44,13 @@ class Created:
     warnings: tuple[str, ...] = ()
 
 
-class ImageLifecycle:
-    """Waits for, finishes, edits and deletes images of one account."""
+class Looks:
+    """Whether an image exists and how it is, decided by a complete image list,
+    never by the wording of an error."""
 
-    def __init__(self, client: ZomroClient, poller: StatusPoller, clock: Clock, say: Say) -> None:
+    def __init__(self, client: ZomroClient, clock: Clock) -> None:
         self._client = client
-        self._poller = poller
         self._clock = clock
-        self._say = say
-        self.orders = Orders(client, poller, clock)
-
-    @property
-    def client(self) -> ZomroClient:
-        return self._client
-
-    def _deadline(self, seconds: float) -> float:
-        return self._clock.monotonic() + seconds
-
-    # ------------------------------------------------------------ existence
 
     def locate(self, image_id: str, *, deadline: Optional[float] = None) -> Optional[ImageRecord]:
         """The image as a fresh, complete list shows it; None when it does not hold it."""
@@ -98,7 +87,7 @@ class ImageLifecycle:
         """The image as it is now, for a decision that cannot be taken back:
         the single view, else a complete list; None only when the list proves
         it gone.  Raises when neither can be had."""
-        deadline = self._deadline(LOOK_TIMEOUT)
+        deadline = self._clock.monotonic() + LOOK_TIMEOUT
         try:
             return self.view(image_id, deadline=deadline)
         except ConfigError:
@@ -106,6 +95,25 @@ class ImageLifecycle:
         except ZomroError:
             record = self.locate(image_id, deadline=deadline)
             return None if record is None or record.phase is Phase.GONE else record
+
+
+class ImageLifecycle:
+    """Waits for, finishes, edits and deletes images of one account."""
+
+    def __init__(self, client: ZomroClient, poller: StatusPoller, clock: Clock, say: Say) -> None:
+        self._client = client
+        self._poller = poller
+        self._clock = clock
+        self._say = say
+        self.orders = Orders(client, poller, clock)
+        self.looks = Looks(client, clock)
+
+    @property
+    def client(self) -> ZomroClient:
+        return self._client
+
+    def _deadline(self, seconds: float) -> float:
+        return self._clock.monotonic() + seconds
 
     # ------------------------------------------------------------ create
 
@@ -124,29 +132,38 @@ class ImageLifecycle:
         try:
             found = self.orders.identify(order, deadline, limit, say)
             image_id = found.image_id
+            # An order sent twice may land twice: then its token is watched too,
+            # and a double is dropped as soon as it shows.
+            token = order.ordered_as if order.attempts > 1 else None
+            if token is not None and found.record is None:
+                found = self._see(APPEAR, found, token, token, deadline, limit, say)
             self._drop_doubles(found.doubles, order, say)
-            record = self._wait_active(found, spec.image_name, deadline, limit, say)
+            if found.record is None or found.record.phase is not Phase.ACTIVE:
+                found = self._see(BECOME_ACTIVE, found, spec.image_name, token, deadline, limit, say)
+                self._drop_doubles(found.doubles, order, say)
         except Exception as exc:
             return self._after_failure(order, image_id, spec, exc, say)
-        return self._finish(record, spec, deadline, say)
+        assert found.record is not None  # seen Active
+        return self._finish(found.record, spec, deadline, say)
 
-    def _wait_active(
-        self, found: Identified, name: str, deadline: float, limit: str, say: Say
-    ) -> ImageRecord:
-        if found.record is not None and found.record.phase is Phase.ACTIVE:
-            return found.record
+    def _see(
+        self,
+        change: StateChange,
+        found: Identified,
+        label: str,
+        token: Optional[str],
+        deadline: float,
+        limit: str,
+        say: Say,
+    ) -> Identified:
+        """The image once the wait `change` is over, with any other image
+        carrying `token` (its order's name) when one is given."""
+        look = Look(image_id=found.image_id, name=token, seen=found.record is not None)
         sighting = wait_for(
-            self._poller,
-            BECOME_ACTIVE,
-            Look(image_id=found.image_id, seen=found.record is not None),
-            label=name,
-            deadline=deadline,
-            limit=limit,
-            clock=self._clock,
-            say=say,
+            self._poller, change, look, label=label, deadline=deadline, limit=limit,
+            clock=self._clock, say=say,
         )
-        assert sighting.record is not None  # an Active image is listed
-        return sighting.record
+        return Identified(sighting.record, found.image_id, sighting.duplicates)
 
     def _finish(self, record: ImageRecord, spec: ImageSpec, deadline: float, say: Say) -> Created:
         """Rename and protect an Active image; a failure here leaves it as it is."""
@@ -182,7 +199,7 @@ class ImageLifecycle:
                 raise cause
             raise error_type(unknown_fate(order, ZomroError(message))) from None
         try:
-            record = self.last_look(image_id)
+            record = self.looks.last_look(image_id)
         except ZomroError as exc:
             again = "for the same reason" if exc.message in message else f"({exc})"
             raise error_type(
@@ -214,7 +231,7 @@ class ImageLifecycle:
         deleted after a last look shows it is not Active, else named."""
         for extra in doubles:
             try:
-                record = self.last_look(extra.id)
+                record = self.looks.last_look(extra.id)
                 if record is None:
                     continue
                 if record.phase is not Phase.ACTIVE:
@@ -237,7 +254,7 @@ class ImageLifecycle:
         can is edited; one still uploading is waited on first."""
         say = say or self._say
         image_id = str(spec.adopt_image_id)
-        record = self.view(image_id)
+        record = self.looks.view(image_id)
         if record is None:
             raise ZomroError(f"adopt_image_id: image {image_id} does not exist in this Zomro account")
         mismatched = spec.unadoptable(record)
@@ -249,15 +266,18 @@ class ImageLifecycle:
             )
         if record.phase is Phase.PENDING:
             timeout = float(spec.create_timeout)
-            found = Identified(record, image_id)
             limit = f"the create_timeout of {timeout:.0f}s"
-            record = self._wait_active(found, spec.image_name, self._deadline(timeout), limit, say)
+            found = self._see(
+                BECOME_ACTIVE, Identified(record, image_id), spec.image_name, None,
+                self._deadline(timeout), limit, say,
+            )
+            record = found.record or record
         elif record.phase is not Phase.ACTIVE:
             raise ZomroError(f"adopt_image_id: image {image_id} is {record.status!r}, not Active")
         form = spec.edits_from(record)
         if form:
             self.edit(image_id, form)
-        return self.view(image_id) or record
+        return self.looks.view(image_id) or record
 
     def edit(self, image_id: str, form: dict[str, str], *, deadline: Optional[float] = None) -> None:
         """One `image.edit`; an image the list no longer holds is named as gone."""
@@ -266,7 +286,7 @@ class ImageLifecycle:
         except ConfigError:
             raise
         except ZomroError:
-            if self.locate(image_id, deadline=deadline) is None:
+            if self.looks.locate(image_id, deadline=deadline) is None:
                 raise ZomroError(
                     f"image {image_id} no longer exists (it is not in the image list); run "
                     "`pulumi refresh` to drop it from the stack"
@@ -294,7 +314,7 @@ class ImageLifecycle:
         except ConfigError:
             raise
         except ZomroError as exc:
-            record = self.locate(image_id, deadline=deadline)
+            record = self.looks.locate(image_id, deadline=deadline)
             if record is None or record.phase is Phase.GONE:
                 return
             if not record.protected:

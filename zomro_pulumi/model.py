@@ -27,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import reprlib
-from typing import Any, Optional
+from collections.abc import Mapping
+from typing import Any, Callable, Optional
 
 from .errors import DecodeError
 from .statuses import Phase, phase_of
@@ -155,6 +156,18 @@ def _is_empty(value: Any) -> bool:
     return _blank(value)
 
 
+def _id_text(value: Any) -> Optional[str]:
+    """A usable image id in a wrapped value, or None: ASCII digits, not all
+    zeros, at most `MAX_ID_DIGITS` of them."""
+    text = unwrap(value)
+    if text is None:
+        return None
+    text = text.strip()
+    if _ID.fullmatch(text) and len(text) <= MAX_ID_DIGITS and text.strip("0"):
+        return text
+    return None
+
+
 def decode_id(elem: dict[str, Any], key: str) -> Optional[str]:
     """The image id under `key`: None when absent, DecodeError when unusable."""
     value = elem.get(key)
@@ -162,15 +175,106 @@ def decode_id(elem: dict[str, Any], key: str) -> Optional[str]:
         value = value[0]
     if _is_empty(value):
         return None
-    text = unwrap(value)
+    text = _id_text(value)
     if text is not None:
-        text = text.strip()
-        if _ID.fullmatch(text) and len(text) <= MAX_ID_DIGITS and text.strip("0"):
-            return text
+        return text
     raise DecodeError(
         f"the API sent an unusable image id in `{key}`: {_short.repr(elem.get(key))} "
         "(a positive whole number is expected)"
     )
+
+
+# --- the decode table: which answer keys feed which record attribute, and how ------
+
+
+def _text(value: Any) -> Optional[str]:
+    text = unwrap(value)
+    return text if text is not None and text.strip() else None
+
+
+def _label(value: Any) -> Optional[str]:
+    """The display label (`$`), not the raw value: what a person reads, e.g. a cost."""
+    text = unwrap(value, raw=False)
+    return text if text is not None and text.strip() else None
+
+
+def _whole(value: Any) -> Optional[int]:
+    return to_int(_text(value))
+
+
+def _flag(value: Any) -> Optional[bool]:
+    return to_bool(_text(value))
+
+
+def _digits(value: Any) -> Optional[str]:
+    """An id given as digits (`pricelist_id`); a label such as "Image" is not one."""
+    text = _text(value)
+    return text.strip() if text is not None and _ID.fullmatch(text.strip()) else None
+
+
+def _day(value: Any) -> Optional[str]:
+    return _date(_text(value))
+
+
+LIST = "list"
+VIEW = "view"
+BOTH = frozenset({LIST, VIEW})
+
+
+@dataclasses.dataclass(frozen=True)
+class Decoded:
+    """One `ImageRecord` attribute: the answer keys it is read from (the first
+    that decodes wins), its decoder, and which answers are expected to carry it
+    (`views`: the list, `image`, and/or the single view, `image.edit` without
+    `sok`; decoding reads every key whatever the answer, doctor checks these).
+
+    `from_api` reads every attribute through this table, and `zomro-pulumi doctor`
+    checks a real account's answers against the same table, so what doctor
+    reports is what the provider reads.
+    """
+
+    attr: str
+    keys: tuple[str, ...]
+    decode: Callable[[Any], Any]
+    views: frozenset[str] = BOTH
+
+    def read(self, elem: Mapping[str, Any]) -> Any:
+        for key in self.keys:
+            value = self.decode(elem.get(key))
+            if value is not None:
+                return value
+        return None
+
+
+#: The image id: `id` in the list, `elid` in the single view; unlike the other
+#: attributes an unusable id is an error (`decode_id`), not an absence.
+ID = Decoded("id", ("id", "elid"), _id_text)
+
+#: Every attribute of `ImageRecord`, in the order of its fields.
+DECODE_TABLE: tuple[Decoded, ...] = (
+    ID,
+    Decoded("image_name", ("image_name",), _text),
+    Decoded("region", ("region",), _text),
+    Decoded("url", ("url",), _text, frozenset({VIEW})),
+    Decoded("disk_format", ("disk_format",), _text),
+    Decoded("os_distro", ("os_distro",), _text),
+    Decoded("os_version", ("os_version",), _text),
+    Decoded("architecture", ("architecture",), _text),
+    Decoded("min_disk", ("min_disk",), _whole),
+    Decoded("min_ram", ("min_ram",), _whole),
+    Decoded("protected", ("protected",), _flag),
+    # `pricelist` is a label in the list ("Image") and the id in forms;
+    # `pricelist_id` is the id when present.
+    Decoded("pricelist", ("pricelist_id", "pricelist"), _digits, frozenset({LIST})),
+    Decoded("order_period", ("period", "order_period"), _whole, frozenset({LIST})),
+    Decoded("status", ("fleio_status", "status_label"), _text),
+    Decoded("item_status", ("item_status",), _text, frozenset({LIST})),
+    Decoded("image_size", ("image_size",), _whole),
+    Decoded("cost", ("cost",), _label, frozenset({LIST})),
+    Decoded("visibility", ("visibility",), _text, frozenset({LIST})),
+    Decoded("fleio_id", ("fleio_id",), _text),
+    Decoded("created", ("createdate", "created"), _day),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,42 +313,12 @@ class ImageRecord:
         is unusable (see the module docstring)."""
         if not isinstance(elem, dict):
             return None
-        image_id = decode_id(elem, "id") or decode_id(elem, "elid")
+        # Lazily, so a usable `id` leaves `elid` unexamined.
+        image_id = next(filter(None, (decode_id(elem, key) for key in ID.keys)), None)
         if image_id is None:
             return None
-
-        def text(key: str, raw: bool = True) -> Optional[str]:
-            value = unwrap(elem.get(key), raw=raw)
-            return value if value is not None and value.strip() else None
-
-        # `pricelist` is a label in the list ("Image") and the id in forms;
-        # `pricelist_id` is the id when present.
-        pricelist = text("pricelist_id")
-        if pricelist is None:
-            candidate = text("pricelist")
-            pricelist = candidate if candidate and _ID.fullmatch(candidate) else None
-        return cls(
-            id=image_id,
-            image_name=text("image_name"),
-            region=text("region"),
-            url=text("url"),
-            disk_format=text("disk_format"),
-            os_distro=text("os_distro"),
-            os_version=text("os_version"),
-            architecture=text("architecture"),
-            min_disk=to_int(text("min_disk")),
-            min_ram=to_int(text("min_ram")),
-            protected=to_bool(text("protected")),
-            pricelist=pricelist,
-            order_period=to_int(text("period") or text("order_period")),
-            status=text("fleio_status") or text("status_label"),
-            item_status=text("item_status"),
-            image_size=to_int(text("image_size")),
-            cost=text("cost", raw=False),
-            visibility=text("visibility"),
-            fleio_id=text("fleio_id"),
-            created=_date(text("createdate") or text("created")),
-        )
+        values = {d.attr: d.read(elem) for d in DECODE_TABLE if d is not ID}
+        return cls(id=image_id, **values)
 
     def merged(self, other: ImageRecord) -> ImageRecord:
         """Fill this record's gaps from another view of the same image."""

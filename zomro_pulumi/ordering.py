@@ -12,10 +12,13 @@ other order, in this run or any other, carries it.  The image keeps that name
 until it is Active, when the lifecycle renames it (one `image.edit`, which also
 protects it if asked).
 
-An order whose answer is lost may or may not have been made.  It is never sent
-again: its image is looked for by the token until the create's deadline, and if
-it does not show, the create fails with an error naming the token, which is how
-the image can be found (and taken over, or deleted) later.
+An order whose answer is lost may or may not have been made.  Its image is
+looked for by the token; it is sent again (with the same token) only once a
+complete image list, taken after a grace period, proves it did not land.  A
+late landing of the first attempt then carries the same token, so it is known
+for this order's double, not mistaken for anyone else's image.  When time runs
+out first, the create fails with an error naming the token, which is how the
+image can be found (and taken over, or deleted) later; it is never ordered again.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from .waits import APPEAR, Look, Say, wait_for
 
 SUFFIX = "-zp-"
 TOKEN_HEX = ORDER_TOKEN_LENGTH - len(SUFFIX)
+# After a lost answer: how long the image is looked for by its token before a
+# complete list may prove the order did not land, and how often it is sent.
+FIND_LOST_ORDER_FOR = 15.0
+ORDER_ATTEMPTS = 3
 # Earlier releases used 8 hex digits; their leftovers are still recognised.
 _TEMPORARY = re.compile(r"^(?P<base>.*)-zp-[0-9a-f]{8,16}$", re.DOTALL)
 
@@ -68,6 +75,10 @@ class Order:
     """The id the order's own answer carried: proof of which image it made."""
     lost: Optional[ZomroError] = None
     """Why the answer was lost, when it was: the order may or may not have been made."""
+    found: Optional[ImageRecord] = None
+    """The image found by the token after a lost answer."""
+    attempts: int = 1
+    """How often it was sent: more than once only after a list proved it absent."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,21 +100,59 @@ class Orders:
         self._clock = clock
 
     def place(self, spec: ImageSpec, deadline: float, say: Say) -> Order:
-        """Send the order once.  A lost answer is returned, not raised: the
-        image may exist, and only its token can tell."""
+        """Send the order; again only when a complete list proves the previous
+        attempt did not land.  A lost answer is returned, not raised: the image
+        may exist, and only its token can tell."""
         order = Order(spec.image_name, ordered_name(spec.image_name, new_token()))
         # Said before sending, so that even a run killed right after the order
         # leaves the name to look for in its output.
         say(f"ordering image {order.name!r} as {order.ordered_as!r} (its name until Active)")
+        form = spec.order_form(order.ordered_as)
+        for attempt in range(1, ORDER_ATTEMPTS + 1):
+            order = dataclasses.replace(order, attempts=attempt)
+            try:
+                image_id = self._client.order_image(form, deadline=deadline)
+            except UncertainOrderError as exc:
+                say(
+                    f"the answer to the order of {order.ordered_as!r} was lost ({exc.message}); "
+                    "looking for the image by its token"
+                )
+                order = dataclasses.replace(order, lost=exc)
+                found, absent = self._look_for(order, deadline, say)
+                if found is not None or not absent or attempt == ORDER_ATTEMPTS:
+                    return dataclasses.replace(order, found=found)
+                say(
+                    f"no image carries the token of {order.ordered_as!r} in the complete image "
+                    "list: that order did not land; sending it again under the same token"
+                )
+                continue
+            return dataclasses.replace(order, image_id=image_id, lost=None)
+        return order
+
+    def _look_for(
+        self, order: Order, deadline: float, say: Say
+    ) -> tuple[Optional[ImageRecord], bool]:
+        """(the image carrying the order's token, whether a complete list
+        proves there is none): looked for during a grace period, then once more
+        in a fresh list.  A list that cannot be had proves nothing."""
+        soon = min(deadline, self._clock.monotonic() + FIND_LOST_ORDER_FOR)
         try:
-            image_id = self._client.order_image(spec.order_form(order.ordered_as), deadline=deadline)
-        except UncertainOrderError as exc:
-            say(
-                f"the answer to the order of {order.ordered_as!r} was lost ({exc.message}); "
-                "looking for the image by its token, without ordering again"
+            sighting = wait_for(
+                self._poller, APPEAR, Look(name=order.ordered_as),
+                label=f"the image ordered as {order.ordered_as!r}", deadline=soon,
+                limit=f"{FIND_LOST_ORDER_FOR:.0f}s", clock=self._clock, say=say,
             )
-            return dataclasses.replace(order, lost=exc)
-        return dataclasses.replace(order, image_id=image_id)
+            return sighting.record, False
+        except ImageCreateError:
+            pass
+        if self._clock.monotonic() >= deadline:
+            return None, False
+        try:
+            records = self._client.list_images(max_age=0, deadline=deadline)
+        except ZomroError:
+            return None, False
+        mine = sorted((r for r in records if r.image_name == order.ordered_as), key=_by_id)
+        return (mine[0] if mine else None), not mine
 
     def identify(self, order: Order, deadline: float, limit: str, say: Say) -> Identified:
         """The image the order made: by the id its answer carried, or else by
@@ -111,6 +160,8 @@ class Orders:
         names that bound in messages)."""
         if order.image_id is not None:
             return Identified(None, order.image_id)
+        if order.found is not None:
+            return Identified(order.found, order.found.id)
         try:
             sighting = wait_for(
                 self._poller,
@@ -130,12 +181,17 @@ class Orders:
         return Identified(record, record.id, sighting.duplicates)
 
 
+def _by_id(record: ImageRecord) -> tuple[int, str]:
+    return len(record.id), record.id
+
+
 def unknown_fate(order: Order, cause: ZomroError) -> str:
     """The error of a create whose image was never seen: how to find it later."""
     if order.lost is not None:
         fate = (
             f"the answer to the order of {order.name!r} was lost ({order.lost.message}) and no "
-            f"image carrying its token appeared ({cause.message}). It was not ordered again"
+            f"image carrying its token appeared ({cause.message}). It was not ordered again "
+            "without proof that it had not landed"
         )
     else:
         fate = f"the order of {order.name!r} was sent, but then: {cause.message}"

@@ -72,7 +72,7 @@ class Sighting:
     problem: Optional[ZomroError] = None
     """Why the round had no answer, or why a single view failed."""
     duplicates: tuple[ImageRecord, ...] = ()
-    """Other images carrying the watched name (a watch by name, until seen)."""
+    """Other images carrying the watched name (when the watch has a name)."""
 
 
 class WaitTimeout(ZomroError):
@@ -88,6 +88,8 @@ class _Watch(Generic[T]):
     image_id: Optional[str]
     name: Optional[str]
     absent_means_gone: bool
+    namesakes: bool
+    """Asked for both an id and a name: name the other images carrying it."""
     on_sighting: Callable[[Sighting], Optional[T]]
     deadline: float
     started: float
@@ -130,7 +132,8 @@ class StatusPoller:
         (raised here), or `deadline` passes (`WaitTimeout`).
 
         Watch by `image_id`, or by `name` (an image named so) when the id is
-        not known yet; once seen, by its id.  An answer that rules out any
+        not known yet; once seen, by its id.  A watch with a name is served by
+        list rounds, and each sighting names the other images carrying it.  An answer that rules out any
         progress (`AuthError`, `ConfigError`) ends the wait with that error.
         With `absent_means_gone`, an image the list does not hold is reported as
         None at once (waiting for a deletion); otherwise its single view is
@@ -142,6 +145,7 @@ class StatusPoller:
         watch: _Watch[T] = _Watch(
             image_id=image_id,
             name=name,
+            namesakes=bool(image_id and name),
             absent_means_gone=absent_means_gone,
             on_sighting=on_sighting,
             deadline=deadline,
@@ -212,7 +216,7 @@ class StatusPoller:
         ]
 
     def _prefers_list(self, watches: Sequence[_Watch[object]]) -> bool:
-        by_name = any(w.image_id is None for w in watches)
+        by_name = any(w.image_id is None or w.namesakes for w in watches)
         return by_name or len(watches) >= max(1, self._source.list_pages)
 
     def _deliver(self, sightings: dict[int, Sighting], round_start: float) -> None:
@@ -257,7 +261,7 @@ class StatusPoller:
                 if w.image_id is None:
                     seen[id(w)] = _by_name(w, records)
                 elif w.image_id in listed:
-                    seen[id(w)] = Sighting(listed[w.image_id])
+                    seen[id(w)] = Sighting(listed[w.image_id], duplicates=_namesakes(w, records))
                 elif w.absent_means_gone:
                     seen[id(w)] = Sighting(None)
                 else:
@@ -295,6 +299,13 @@ class StatusPoller:
     @staticmethod
     def _unanswered(batch: Sequence[_Watch[object]], exc: ZomroError) -> dict[int, Sighting]:
         return {id(w): Sighting(None, answered=False, problem=exc) for w in batch}
+
+
+def _namesakes(watch: _Watch[object], records: Sequence[ImageRecord]) -> tuple[ImageRecord, ...]:
+    """Other images carrying a watched name, once the watch knows its own id."""
+    if not watch.namesakes:
+        return ()
+    return tuple(r for r in records if r.image_name == watch.name and r.id != watch.image_id)
 
 
 def _by_name(watch: _Watch[object], records: Sequence[ImageRecord]) -> Sighting:

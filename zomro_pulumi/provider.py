@@ -266,9 +266,9 @@ class ImageProvider(ResourceProvider):
         looked_up = not any(props.get(f.name) is not None for f in INPUTS if f.required)
         images = self._images(props.get("account"))
         deadline = self._deadline(OPERATION_TIMEOUT)
-        record = images.listed(id_, deadline=deadline)
+        record = images.looks.listed(id_, deadline=deadline)
         if record is not None and props.get("url") is None and record.url is None:
-            record = images.view(id_, deadline=deadline) or record
+            record = images.looks.view(id_, deadline=deadline) or record
         if record is None or record.phase is Phase.GONE:
             if looked_up:
                 raise ZomroError(
@@ -287,7 +287,7 @@ class ImageProvider(ResourceProvider):
         form = spec.edits_from(recorded(_plain(olds)))
         if form:
             images.edit(id_, form, deadline=deadline)
-        record = images.view(id_, deadline=deadline)
+        record = images.looks.view(id_, deadline=deadline)
         if record is None:
             raise ZomroError(f"image {id_} disappeared during the update; run `pulumi refresh`")
         return UpdateResult(outputs(record, spec.inputs()))

@@ -97,7 +97,8 @@ class Progress:
 
 @dataclasses.dataclass(frozen=True)
 class Look:
-    """How to find the image: by id, or by the unique name its order carried."""
+    """How to find the image: by id, or by the unique name its order carried
+    (with both, the sightings also name other images carrying that name)."""
 
     image_id: Optional[str] = None
     name: Optional[str] = None
@@ -130,7 +131,7 @@ def wait_for(
             judge,
             deadline=deadline,
             image_id=look.image_id,
-            name=None if look.image_id else look.name,
+            name=look.name,
             absent_means_gone=change.absent is Absent.TARGET,
         )
     except WaitTimeout as exc:

@@ -29,7 +29,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import requests
@@ -220,7 +220,7 @@ class Wire:
         while True:
             token = self._current_token(func)
             try:
-                return self._check_envelope(func, self._post(func, fields, token, deadline))
+                return check_envelope(func, self._post(func, fields, token, deadline), self.redact)
             except AuthError as exc:
                 if exc.err_type != "access" or func == FUNC_AUTH:
                     raise
@@ -331,40 +331,6 @@ class Wire:
             error=error,
         )
 
-    def _check_envelope(self, func: str, payload: Any) -> dict[str, Any]:
-        if not isinstance(payload, dict) or not isinstance(payload.get("doc"), dict):
-            raise TransportError("the answer has no `doc` object", func=func)
-        doc: dict[str, Any] = payload["doc"]
-        error = doc.get("error")
-        if error is None:
-            return doc
-        raise self._envelope_error(func, error if isinstance(error, dict) else {})
-
-    def _envelope_error(self, func: str, error: Mapping[str, Any]) -> ApiError:
-        err_type = str(error.get("$type") or "").strip() or "unknown"
-        err_object = str(error.get("$object") or "").strip() or None
-        msg = (
-            unwrap(error.get("msg"), raw=False)
-            or unwrap(error.get("detail"), raw=False)
-            or "the API reported an error"
-        )
-        params = [
-            f"{p.get('$name')}={p.get('$')}"
-            for p in as_list(error.get("param"))
-            if isinstance(p, dict) and p.get("$name")
-        ]
-        text = self.redact(msg + (f" [{'; '.join(params)}]" if params else ""))
-        kind: type[ApiError] = ApiError
-        if err_object == "runningoperation":
-            kind = BusyError
-        elif err_type in {"access", "auth"} or err_object in _LOGIN_REFUSED:
-            kind = AuthError
-        elif err_type == "missed" and err_object in {"elid", "id", "item"}:
-            kind = NotFoundError
-        elif err_type in {"missed", "value", "exists"}:
-            kind = InvalidRequestError
-        return kind(text, func=func, err_type=err_type, err_object=err_object)
-
     # ------------------------------------------------------------------ auth
 
     @property
@@ -401,6 +367,45 @@ class Wire:
         if not isinstance(token, str) or not token.strip():
             raise AuthError("login answer carried no session token", func=FUNC_AUTH, err_type="auth")
         return token.strip()
+
+
+def check_envelope(func: str, payload: Any, redact_text: Callable[[str], str]) -> dict[str, Any]:
+    """`doc` of a good answer; the error an error envelope stands for, its text
+    passed through `redact_text`."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("doc"), dict):
+        raise TransportError("the answer has no `doc` object", func=func)
+    doc: dict[str, Any] = payload["doc"]
+    error = doc.get("error")
+    if error is None:
+        return doc
+    raise envelope_error(func, error if isinstance(error, dict) else {}, redact_text)
+
+
+def envelope_error(func: str, error: Mapping[str, Any], redact_text: Callable[[str], str]) -> ApiError:
+    """The `ApiError` subclass a BILLmanager error envelope means."""
+    err_type = str(error.get("$type") or "").strip() or "unknown"
+    err_object = str(error.get("$object") or "").strip() or None
+    msg = (
+        unwrap(error.get("msg"), raw=False)
+        or unwrap(error.get("detail"), raw=False)
+        or "the API reported an error"
+    )
+    params = [
+        f"{p.get('$name')}={p.get('$')}"
+        for p in as_list(error.get("param"))
+        if isinstance(p, dict) and p.get("$name")
+    ]
+    text = redact_text(msg + (f" [{'; '.join(params)}]" if params else ""))
+    kind: type[ApiError] = ApiError
+    if err_object == "runningoperation":
+        kind = BusyError
+    elif err_type in {"access", "auth"} or err_object in _LOGIN_REFUSED:
+        kind = AuthError
+    elif err_type == "missed" and err_object in {"elid", "id", "item"}:
+        kind = NotFoundError
+    elif err_type in {"missed", "value", "exists"}:
+        kind = InvalidRequestError
+    return kind(text, func=func, err_type=err_type, err_object=err_object)
 
 
 def _judge_http(func: str, status: int, answer: Any) -> Any:

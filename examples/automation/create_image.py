@@ -6,14 +6,16 @@ project is described in code, and the state goes to a local file backend.  Usefu
 for a self-service tool or a test that needs an image and cleans it up.
 
     export ZOMRO_USERNAME=demo ZOMRO_PASSWORD=demo PULUMI_CONFIG_PASSPHRASE=change-me
-    python examples/automation/create_image.py --endpoint http://127.0.0.1:8765/
-    python examples/automation/create_image.py --endpoint http://127.0.0.1:8765/ --destroy
+    .venv/bin/python examples/automation/create_image.py --endpoint http://127.0.0.1:8765/
+    .venv/bin/python examples/automation/create_image.py --endpoint http://127.0.0.1:8765/ --destroy
 
 Needs the `pulumi` CLI on PATH and `zomro-pulumi` installed in the Python that
-runs this script (the dynamic provider runs in a separate process started from the
-same virtualenv, named in the project settings below).  Credentials come from the
-environment (`ZOMRO_AUTH_TOKEN`, or `ZOMRO_USERNAME` and `ZOMRO_PASSWORD`) and are
-never written to the stack's config or state.
+runs this script; that Python's own directory need not be on PATH.  The dynamic
+provider runs in a separate process that the engine starts, and this script tells
+the engine to start it with the very interpreter running the script (see
+`provider_env`).  Credentials come from the environment (`ZOMRO_AUTH_TOKEN`, or
+`ZOMRO_USERNAME` and `ZOMRO_PASSWORD`) and are never written to the stack's config
+or state.
 """
 
 from __future__ import annotations
@@ -49,14 +51,32 @@ def program() -> None:
     pulumi.export("status", image.status)
 
 
+def provider_env() -> dict[str, str]:
+    """Environment that makes the engine run the dynamic provider with this Python.
+
+    The engine starts the provider through the `pulumi-resource-pulumi-python`
+    script that ships with the CLI. That script runs `python -m pulumi.dynamic`
+    from `$PULUMI_RUNTIME_VIRTUALENV`, which the engine sets from the project's
+    `virtualenv` runtime option, and otherwise `$PULUMI_PYTHON_CMD`, else the
+    first `python3` on PATH. An inline program never passes the runtime option
+    on: the Automation API runs the CLI with `--client` (the program runs in
+    this process), and the CLI then replaces the project's runtime, options
+    included, with one that only names that address. So the interpreter comes
+    from `PULUMI_PYTHON_CMD`, which the CLI passes to the plugins it starts.
+    `sys.executable` has zomro-pulumi, since this script imports it, and runs
+    with its own virtualenv (if any) whether or not that is activated or on PATH.
+    """
+    return {"PULUMI_PYTHON_CMD": sys.executable}
+
+
 def stack_for(state_dir: Path, stack_name: str, endpoint: Optional[str]) -> auto.Stack:
     """A stack of the inline program on a file backend in `state_dir`."""
     state_dir.mkdir(parents=True, exist_ok=True)
     settings = auto.ProjectSettings(
         name=PROJECT,
-        # The dynamic provider process is started from this virtualenv, which
-        # has zomro-pulumi installed since this script imports it.
-        runtime=auto.ProjectRuntimeInfo(name="python", options={"virtualenv": sys.prefix}),
+        # No `virtualenv` option: an inline program's runtime options never
+        # reach the provider (see provider_env).
+        runtime=auto.ProjectRuntimeInfo(name="python"),
         backend=auto.ProjectBackend(url=state_dir.resolve().as_uri()),
     )
     stack = auto.create_or_select_stack(
@@ -69,6 +89,7 @@ def stack_for(state_dir: Path, stack_name: str, endpoint: Optional[str]) -> auto
             env_vars={
                 "PULUMI_BACKEND_URL": state_dir.resolve().as_uri(),
                 "PULUMI_SKIP_UPDATE_CHECK": "true",
+                **provider_env(),
             },
         ),
     )

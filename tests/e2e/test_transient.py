@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness import UBUNTU, Emulator, Project
-from zomro_pulumi.lifecycle import base_name
+from zomro_pulumi.ordering import base_name
 
 COUNT = 10
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -20,7 +21,13 @@ from .helpers import HELP_PAGE_ORDER, Client
 
 ENV_KEYS = ("ZOMRO_ENDPOINT", "ZOMRO_AUTH_TOKEN", "ZOMRO_USERNAME", "ZOMRO_PASSWORD")
 PASSWORD = "Pa55-word-never-shown"
-READ_ONLY_FUNCS = {"auth", "image", "image.edit"}
+READ_ONLY_FUNCS = {"auth", "whoami", "image", "image.edit"}
+
+
+@pytest.fixture(autouse=True)
+def outside_any_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository root is a Pulumi project (the demo); these runs are not."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -63,7 +70,17 @@ def doctor(
     client.admin_json("POST", "stats/reset")
     code = main(["doctor", "--timeout", "10", *args])
     out, err = capsys.readouterr()
-    assert password not in out + err
+    # the demo account's password is its user name, which doctor shows
+    if "--json" in args:
+        data = json.loads(out)
+        assert {"name": "password", "value": "***", "source": "environment ZOMRO_PASSWORD"} in (
+            data["settings"]
+        )
+        data["settings"] = [s for s in data["settings"] if s["name"] != "username"]
+        assert password not in json.dumps(data) + err
+    else:
+        assert password not in (out + err).replace(f"  username: {username} (", "")
+        assert "  password: *** (environment ZOMRO_PASSWORD)\n" in out
     assert_read_only(client)
     return code, out
 
@@ -81,13 +98,14 @@ def assert_read_only(client: Client) -> None:
             assert entry["form"].get("elid"), entry
 
 
+def check_lines(out: str) -> list[str]:
+    """The check lines of the text output (between the settings and the summary)."""
+    return [line for line in out.splitlines()[1:-1] if not line.startswith("  ")]
+
+
 def lines(out: str) -> dict[str, str]:
     """Check name -> its whole line, from the text output."""
-    found = {}
-    for line in out.splitlines()[1:-1]:
-        name = line[2:].split(": ", 1)[0]
-        found[name] = line
-    return found
+    return {line[2:].split(": ", 1)[0]: line for line in check_lines(out)}
 
 
 def test_defaults_all_hold(
@@ -95,16 +113,37 @@ def test_defaults_all_hold(
 ) -> None:
     code, out = doctor(emu_client, monkeypatch, capsys)
     assert code == 0, out
-    checks = out.splitlines()[1:-1]
+    checks = check_lines(out)
     assert len(checks) > 40
     assert all(line.startswith("✓ ") for line in checks), out
     found = lines(out)
     assert found["login"] == "✓ login: doc.auth.$id carries a session token"
+    assert found["whoami"].startswith("✓ whoami: func=whoami answers for the session")
+    assert found["list pages"] == "✓ list pages: 1 page(s), 2 distinct image(s), as p_elems says"
+    assert found["list paging fields"].startswith("✓ list paging fields: p_num ")
     assert found["status 'Active'"].startswith("✓ status 'Active': known (active")
     assert found["missing id (elid 0)"].startswith(
-        "✓ missing id (elid 0): HTTP 200, application/json, error $type missed $object elid"
+        "✓ missing id (elid 0): HTTP 200, JSON error $type missed $object elid"
     )
+    assert out.splitlines()[1:3] == [
+        f"  endpoint: {emu_client.url} (environment ZOMRO_ENDPOINT)",
+        "  username: demo (environment ZOMRO_USERNAME)",
+    ]
+    assert "  password: *** (environment ZOMRO_PASSWORD)" in out
     assert out.splitlines()[-1].endswith("everything the provider needs holds")
+
+
+def test_pages_capped_by_the_server_are_walked_and_add_up(
+    make_server: Callable[..., EmulatorServer],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = Client(make_server(max_page_size=2))
+    for index in range(5):
+        create(client, image_name=f"paged-{index}")
+    code, out = doctor(client, monkeypatch, capsys)
+    assert lines(out)["list pages"] == "✓ list pages: 3 page(s), 5 distinct image(s), as p_elems says"
+    assert code == 0, out
 
 
 # value -> (mark, what the line must say, exit status)
@@ -170,7 +209,8 @@ def test_bad_password_fails_the_login(
     assert main(["doctor", "--username", "alice"]) == 1
     out, err = capsys.readouterr()
     assert "not-the-password" not in out + err
-    assert out.splitlines()[1].startswith("✗ login: login refused: ")
+    assert lines(out)["login"].startswith("✗ login: login refused: ")
+    assert lines(out)["login"].endswith("; check environment ZOMRO_PASSWORD")
     assert "$object badpassword" in out
     log = emu_client.admin_json("GET", "requests")
     assert [entry["func"] for entry in log] == ["auth"]
@@ -187,7 +227,7 @@ def test_json_matches_text(
     assert data["endpoint"] == emu_client.url
     rendered = [f"{c['mark']} {c['name']}: {c['seen']}" for c in data["checks"]]
     # The fleio_id and dates of the images are the same in both runs.
-    assert rendered == text.splitlines()[1:-1]
+    assert rendered == check_lines(text)
     assert {c["status"] for c in data["checks"]} == {"ok"}
 
 
@@ -213,9 +253,11 @@ def test_empty_account_is_unknown_not_failed(
 
 def run_cli(client: Client, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    root = Path(__file__).resolve().parents[2]
     return subprocess.run(
         [sys.executable, "-m", "zomro_pulumi", "doctor", "--json", *args],
-        env={**base, "ZOMRO_ENDPOINT": client.url, **env},
+        cwd=Path.cwd(),  # not the repository's root, which is a Pulumi project
+        env={**base, "PYTHONPATH": str(root), "ZOMRO_ENDPOINT": client.url, **env},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

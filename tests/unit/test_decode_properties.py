@@ -20,7 +20,15 @@ from hypothesis import strategies as st
 from zomro_pulumi.emulator.api import render_edit_view
 from zomro_pulumi.emulator.state import StoredImage
 from zomro_pulumi.errors import ZomroError
-from zomro_pulumi.model import MAX_WHOLE, ImageRecord, as_list, to_bool, to_int, unwrap
+from zomro_pulumi.model import (
+    DECODE_TABLE,
+    MAX_WHOLE,
+    ImageRecord,
+    as_list,
+    to_bool,
+    to_int,
+    unwrap,
+)
 
 from .conftest import HELP_ELEMENT
 
@@ -57,20 +65,26 @@ EDIT_VIEW: dict[str, Any] = render_edit_view(
 BASES = {"list element": HELP_ELEMENT, "single view": EDIT_VIEW}
 PRISTINE = {name: ImageRecord.from_api(base) for name, base in BASES.items()}
 
-# Each record field and the answer keys it is decoded from.
-SOURCES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "elid"),
-    "pricelist": ("pricelist_id", "pricelist"),
-    "order_period": ("period", "order_period"),
-    "status": ("fleio_status", "status_label"),
-    "created": ("createdate", "created"),
-}
-for _field in dataclasses.fields(ImageRecord):
-    SOURCES.setdefault(_field.name, (_field.name,))
+# Each record field and the answer keys it is decoded from: the decode table
+# `ImageRecord.from_api` reads with (and `zomro-pulumi doctor` checks against).
+SOURCES: dict[str, tuple[str, ...]] = {d.attr: d.keys for d in DECODE_TABLE}
 DECODED_KEYS = sorted({key for keys in SOURCES.values() for key in keys})
 FIELD_TYPES = typing.get_type_hints(ImageRecord)
 
 DROP = object()
+
+
+def test_the_decode_table_covers_every_record_field_once() -> None:
+    attrs = [d.attr for d in DECODE_TABLE]
+    assert attrs == [f.name for f in dataclasses.fields(ImageRecord)]
+    assert all(d.keys and d.views for d in DECODE_TABLE)
+    # every key of either real answer that feeds a field is in the table, so it is mutated
+    for name, base in BASES.items():
+        pristine = PRISTINE[name]
+        assert pristine is not None
+        for attr in attrs:
+            if getattr(pristine, attr) is not None:
+                assert set(SOURCES[attr]) & set(base), (name, attr)
 
 _scalars = st.one_of(
     st.none(),

@@ -1,11 +1,12 @@
 """scripts/ensure-pulumi.sh without the network and without real Go builds.
 
-Each test copies the script and the language host's sources into a scratch
-"checkout" and runs it with a PATH that holds a fake `go` and every ordinary
-command except `flock`, `go`, `gofmt` and any `pulumi*` (when a test asks,
-`flock` stays).  The fake `go` writes small shell scripts in place of the
-binaries, so everything the script does around the build (cache lookup, lock,
-private temporary directory, atomic publish) is the real code.
+Each test copies the script, pyproject.toml and the language host's sources
+into a scratch "checkout" and runs it with a PATH that holds a fake `go` and
+every ordinary command except `flock`, `go`, `gofmt` and any `pulumi*` (when a
+test asks, `flock` stays).  The fake `go` writes small shell scripts in place of
+the binaries, so everything the script does around the build (cache lookup,
+lock, private temporary directory, atomic publish) is the real code.  An
+installed CLI is a folder of shell scripts that print a chosen version.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import stat
 import subprocess
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -80,6 +82,7 @@ class Sandbox:
         self.repo = tmp / "repo"
         (self.repo / "scripts").mkdir(parents=True)
         shutil.copy2(ROOT / "scripts" / "ensure-pulumi.sh", self.repo / "scripts")
+        shutil.copy2(ROOT / "pyproject.toml", self.repo / "pyproject.toml")
         self.host = self.repo / "tools" / "pulumi-language-python"
         self.host.mkdir(parents=True)
         for name in ("go.mod", "go.sum", "main.go"):
@@ -132,11 +135,45 @@ class Sandbox:
             env=self.env(with_go=with_go, **extra),
         )
 
-    def run(self, *, with_go: bool = True) -> tuple[str, str]:
-        proc = self.start(with_go=with_go)
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
+    def run(self, *, with_go: bool = True, path_first: Optional[Path] = None) -> tuple[str, str]:
+        out, err, code = self.attempt(with_go=with_go, path_first=path_first)
+        assert code == 0, err
         return out.strip().splitlines()[-1], err
+
+    def attempt(
+        self, *, with_go: bool = True, path_first: Optional[Path] = None
+    ) -> tuple[str, str, int]:
+        """Run the script once; `path_first` goes at the front of PATH."""
+        env = self.env(with_go=with_go)
+        if path_first is not None:
+            env["PATH"] = os.pathsep.join([str(path_first), env["PATH"]])
+        done = subprocess.run(
+            [str(self.repo / "scripts" / "ensure-pulumi.sh")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        return done.stdout, done.stderr, done.returncode
+
+    def installed_cli(self, name: str, version: str, tools: tuple[str, ...] = TOOLS) -> Path:
+        """A folder like an installed Pulumi: each tool prints `version`."""
+        folder = self.tmp / name
+        folder.mkdir()
+        for tool in tools:
+            _executable(folder / tool, f"#!/bin/sh\necho {version}\n")
+        return folder
+
+    def venv_sdk(self, version: str) -> None:
+        """Pretend .venv holds the Pulumi SDK `version` (what pip leaves behind)."""
+        site = self.repo / ".venv" / "lib" / "python3.11" / "site-packages"
+        (site / f"pulumi-{version}.dist-info").mkdir(parents=True)
+
+    def floor(self) -> str:
+        found = re.search(r'"pulumi>=([0-9.]+),', (self.repo / "pyproject.toml").read_text())
+        assert found
+        return found.group(1)
 
     def build_calls(self) -> list[str]:
         return [c for c in (self.state / "calls").read_text().splitlines() if c.startswith("build")]
@@ -232,22 +269,90 @@ def test_cache_hit_needs_no_go_and_a_source_change_builds_beside_it(tmp_path: Pa
 
 def test_a_matching_cli_on_path_is_used_first(tmp_path: Path) -> None:
     sandbox = Sandbox(tmp_path, keep_flock=False)
-    installed = tmp_path / "installed"
-    installed.mkdir()
-    for tool in TOOLS:
-        _executable(installed / tool, f"#!/bin/sh\necho {sandbox.cli_version()}\n")
-    env = sandbox.env(with_go=False)
-    env["PATH"] = os.pathsep.join([str(installed), env["PATH"]])
-    done = subprocess.run(
-        [str(sandbox.repo / "scripts" / "ensure-pulumi.sh")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == str(installed)
+    installed = sandbox.installed_cli("installed", sandbox.cli_version())
+    out, err = sandbox.run(with_go=False, path_first=installed)
+    assert out == str(installed.resolve())
+    assert "using pulumi" in err
     assert not sandbox.cache.exists()
+
+
+def test_another_version_in_range_on_path_is_used_without_go(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path, keep_flock=False)
+    # An official install: it ships its own language host and exec script.
+    for version in (f"v{sandbox.floor()}", "v3.999.0", "v3.300.0-alpha.1+dev"):
+        installed = sandbox.installed_cli(f"cli-{version}", version)
+        out, err = sandbox.run(with_go=False, path_first=installed)
+        assert out == str(installed.resolve()), err
+        assert f"using pulumi {version} found on PATH" in err
+    assert not sandbox.cache.exists()
+    assert sandbox.build_calls() == []
+
+
+def test_only_the_two_plugins_the_engine_starts_are_needed_beside_pulumi(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path, keep_flock=False)
+    installed = sandbox.installed_cli(
+        "installed", "v3.300.0", ("pulumi", "pulumi-language-python", "pulumi-resource-pulumi-python")
+    )
+    out, _ = sandbox.run(with_go=False, path_first=installed)
+    assert out == str(installed.resolve())
+
+
+def test_plugins_are_found_next_to_a_symlinked_pulumi(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path, keep_flock=False)
+    installed = sandbox.installed_cli("Cellar", "v3.300.0")
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "pulumi").symlink_to(installed / "pulumi")  # as Homebrew links it, alone
+    out, err = sandbox.run(with_go=False, path_first=links)
+    assert out == str(installed.resolve()), err  # where the engine finds its plugins
+
+
+@pytest.mark.parametrize(
+    "version", ["v3.215.9", "v3.216.0-alpha.1", "v4.0.0", "v4.0.0-alpha.1", "v2.99.0", "garbage"]
+)
+def test_a_cli_outside_the_range_is_not_used(tmp_path: Path, version: str) -> None:
+    sandbox = Sandbox(tmp_path, keep_flock=False)
+    installed = sandbox.installed_cli("installed", version)
+    # Without Go: an error that names the range and the way out, not only Go.
+    _, err, code = sandbox.attempt(with_go=False, path_first=installed)
+    assert code != 0
+    assert "not using the pulumi on PATH" in err
+    assert f"pulumi >= v{sandbox.floor()}" in err and "< v4.0.0" in err
+    assert "install Go" in err
+    # With Go: the pinned version is built into the cache instead.
+    out, err = sandbox.run(path_first=installed)
+    _assert_valid_bin(sandbox, out)
+    assert "installed pulumi" in err
+
+
+def test_the_sdk_in_the_venv_raises_the_floor(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path, keep_flock=False)
+    sandbox.venv_sdk("3.280.0")
+    older = sandbox.installed_cli("older", "v3.279.9")
+    _, err, code = sandbox.attempt(with_go=False, path_first=older)
+    assert code != 0
+    assert "this project needs pulumi >= v3.280.0 (the Pulumi SDK in .venv)" in err
+    same = sandbox.installed_cli("same", "v3.280.0")
+    out, _ = sandbox.run(with_go=False, path_first=same)
+    assert out == str(same.resolve())
+
+
+def test_a_cli_without_its_plugins_is_not_used(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path, keep_flock=False)
+    bare = sandbox.installed_cli("bare", "v3.300.0", ("pulumi",))
+    _, err, code = sandbox.attempt(with_go=False, path_first=bare)
+    assert code != 0
+    assert "pulumi-language-python pulumi-resource-pulumi-python" in err
+    out, _ = sandbox.run(path_first=bare)
+    _assert_valid_bin(sandbox, out)
+
+
+def test_without_any_cli_or_go_the_error_says_what_to_install(tmp_path: Path) -> None:
+    sandbox = Sandbox(tmp_path, keep_flock=False)
+    _, err, code = sandbox.attempt(with_go=False)
+    assert code != 0
+    assert "there is no pulumi on PATH" in err
+    assert f"pulumi >= v{sandbox.floor()}" in err and "install Go" in err
 
 
 def test_go_mod_must_require_pkg_and_sdk_at_the_same_version(tmp_path: Path) -> None:

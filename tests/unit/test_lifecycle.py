@@ -11,14 +11,14 @@ import pytest
 
 from zomro_pulumi import ZomroClient, ZomroError
 from zomro_pulumi.clock import FakeClock
-from zomro_pulumi.errors import ImageCreateError, ImageCreateTimeout
+from zomro_pulumi.errors import ImageCreateError, ImageCreateTimeout, ProtectedImageError
 from zomro_pulumi.fields import ImageSpec, spec_of
-from zomro_pulumi.lifecycle import Created, ImageLifecycle, ProtectedImageError
+from zomro_pulumi.lifecycle import Created, ImageLifecycle
 from zomro_pulumi.model import ImageRecord
 from zomro_pulumi.poller import StatusPoller
 from zomro_pulumi.statuses import STATUS_WORDS, Phase
 
-from .conftest import MISSING_SHAPES, ORDER, ORDER_REPLIES, VALID, FakeApi, Hang, fast_client
+from .conftest import MISSING_SHAPES, ORDER, ORDER_REPLIES, VALID, FakeApi, Hang, fast_client, wrap
 
 TEMPORARY = re.compile(r"^Ubuntu24-zp-[0-9a-f]{16}$")
 FAILED_WORDS = [s.word for s in STATUS_WORDS if s.phase is Phase.FAILED]
@@ -103,8 +103,24 @@ def test_a_lost_answer_is_found_by_its_token_and_never_ordered_again(rig: Rig, r
     assert list(rig.api.images) == [created.record.id] and rig.api.names() == ["Ubuntu24"]
 
 
-def test_an_order_of_unknown_fate_is_not_repeated_and_the_error_names_its_token(rig: Rig) -> None:
+def test_an_order_proven_not_to_have_landed_is_sent_again_under_the_same_token(rig: Rig) -> None:
     rig.api.queue(ORDER, never_made)
+    created = rig.create()
+    first, second = rig.api.forms(ORDER)
+    assert first["image_name"] == second["image_name"]  # the same token: a late double is known
+    assert list(rig.api.images) == [created.record.id] and rig.api.names() == ["Ubuntu24"]
+    assert any("did not land" in line for line in rig.said)
+
+
+def test_without_a_complete_list_a_lost_order_is_never_sent_again(rig: Rig) -> None:
+    """Lists that contradict themselves prove nothing: the order is not repeated,
+    and when time runs out the error names the token to look for."""
+    rig.api.queue(ORDER, never_made)
+
+    def contradicting(data: dict[str, str]) -> Any:
+        return {"doc": {"p_elems": wrap("1")}} if rig.api.forms(ORDER) else None
+
+    rig.api.queue("image", *[contradicting] * 500)
     start = rig.clock.monotonic()
     with pytest.raises(ImageCreateError) as info:
         rig.create(create_timeout=120)
@@ -114,6 +130,33 @@ def test_an_order_of_unknown_fate_is_not_repeated_and_the_error_names_its_token(
     assert "adopt_image_id" in message and "Zomro panel" in message
     assert rig.api.images == {} and rig.api.forms("image.delete") == []
     assert rig.clock.monotonic() - start <= 120 + rig.client.tuning.timeout
+
+
+def test_a_lost_order_is_not_sent_again_when_time_runs_out_first(rig: Rig) -> None:
+    rig.api.queue(ORDER, never_made)
+    with pytest.raises(ImageCreateError, match="not ordered again"):
+        rig.create(create_timeout=10)  # shorter than the grace period
+    assert len(rig.api.forms(ORDER)) == 1
+
+
+def test_a_late_double_of_an_order_sent_twice_is_deleted(rig: Rig) -> None:
+    lost: list[dict[str, str]] = []
+
+    def answer_lost(data: dict[str, str]) -> tuple[int, str]:
+        lost.append(data)  # lands only after the second attempt
+        return 502, "<html>bad gateway</html>"
+
+    def lands_with_the_late_one(data: dict[str, str]) -> Any:
+        answer = rig.api.answer(ORDER, data)
+        rig.api.answer(ORDER, lost[0])
+        return answer
+
+    rig.api.lifecycle = ["Saving", "Saving", "Saving", "Active"]
+    rig.api.queue(ORDER, answer_lost, lands_with_the_late_one)
+    created = rig.create()
+    assert created.record.id == "5206259"
+    assert [d["elid"] for d in rig.api.forms("image.delete")] == ["5206260"]
+    assert list(rig.api.images) == ["5206259"]
 
 
 def test_a_late_landing_of_a_lost_order_is_taken_by_its_token(rig: Rig) -> None:
@@ -151,7 +194,7 @@ def test_images_of_the_same_name_are_never_taken_for_a_lost_order(rig: Rig) -> N
 
     rig.api.queue("image", others_order_meanwhile)
     with pytest.raises(ImageCreateError, match="not ordered again"):
-        rig.create(create_timeout=60)
+        rig.create(create_timeout=10)
     assert len(rig.api.images) == 2 and rig.api.edits() == []
     assert rig.api.forms("image.delete") == []
 
@@ -328,7 +371,7 @@ def test_a_failed_cleanup_names_the_image_and_the_way_out(rig: Rig) -> None:
 @pytest.mark.parametrize("shape", MISSING_SHAPES)
 def test_a_missing_id_is_gone_whatever_the_answer(rig: Rig, shape: str) -> None:
     rig.api.missing = shape
-    assert rig.images.view("404040") is None
+    assert rig.images.looks.view("404040") is None
     rig.images.delete("404040", unprotect=False)
     rig.images.wait_gone("404040")
     with pytest.raises(ZomroError, match="does not exist"):
@@ -344,7 +387,7 @@ def test_a_listed_image_keeps_the_error_of_a_call_on_its_id(rig: Rig, shape: str
     rig.api.hidden.add(image_id)
     rig.api.missing = shape
     with pytest.raises(ZomroError) as viewed:
-        rig.images.view(image_id)
+        rig.images.looks.view(image_id)
     assert "does not exist" not in str(viewed.value)
     with pytest.raises(ZomroError) as deleted:
         rig.images.delete(image_id, unprotect=False)
@@ -384,7 +427,7 @@ def test_delete_waits_until_the_list_no_longer_holds_the_image(rig: Rig) -> None
 def test_an_image_being_deleted_needs_no_delete(rig: Rig, word: str) -> None:
     image_id = rig.api.add_image(image_name="x", protected=True, fleio_status=word)
     rig.images.delete(image_id, unprotect=False)  # refused as protected, but it is going anyway
-    assert rig.images.listed(image_id) is not None
+    assert rig.images.looks.listed(image_id) is not None
 
 
 def test_a_protected_image_is_refused_with_what_to_do(rig: Rig) -> None:

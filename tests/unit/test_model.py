@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from zomro_pulumi.errors import DecodeError, ZomroError
-from zomro_pulumi.model import ImageRecord, as_list, to_bool, to_int, unwrap
+from zomro_pulumi.model import (
+    DECODE_TABLE,
+    LIST,
+    VIEW,
+    ImageRecord,
+    as_list,
+    to_bool,
+    to_int,
+    unwrap,
+)
 
 from .conftest import HELP_ELEMENT, element
 
@@ -192,3 +201,20 @@ def test_blank_and_non_ascii_values() -> None:
     assert rec.architecture is None and rec.image_name == "Zażółć"
     assert rec.pricelist is None and rec.min_ram is None and rec.image_size is None
     assert rec.created == "\u0662\u0660\u0662\u0664-07-24 10:00"  # not a date: kept whole
+
+
+def test_each_attribute_takes_the_first_of_its_keys_that_decodes() -> None:
+    rec = ImageRecord.from_api(
+        {"id": {"$": "9"}, "period": {"$": "monthly"}, "order_period": {"$": "-50"},
+         "pricelist_id": {}, "pricelist": {"$": "6854"}, "status_label": {"$": "Active"},
+         "created": {"$": "2024-07-24 10:00:00"}}
+    )
+    assert rec is not None
+    assert (rec.order_period, rec.pricelist, rec.status, rec.created) == (-50, "6854", "Active", "2024-07-24")
+    labelled = ImageRecord.from_api({"id": {"$": "9"}, "pricelist": {"$": "Image"}})
+    assert labelled is not None and labelled.pricelist is None  # a label is not an id
+
+
+def test_the_table_says_which_answer_carries_what() -> None:
+    views = {d.attr: d.views for d in DECODE_TABLE}
+    assert views["url"] == {VIEW} and views["cost"] == {LIST} and views["image_name"] == {LIST, VIEW}

@@ -9,6 +9,16 @@
 // CLI ships) and to the pulumi-language-python-exec script from the SDK module.
 // Not implemented: RunPlugin (Python-based plugins/policy packs), code
 // generation, Pack/Link, and plugin discovery from installed packages.
+//
+// It does not outlive the engine that started it. The engine passes its own
+// gRPC address as the first argument and starts the host as its child, in a
+// process group of the host's own, so killing the engine's group (a CI job's
+// timeout, kill -9) does not reach the host. The host therefore stops by itself
+// when its parent process is gone (it is re-parented, so the parent pid it sees
+// changes; checked every parentPoll), when the engine's address stops answering
+// gRPC health checks (every engineHealthPoll, as the upstream host does), or on
+// SIGINT. Stopping cancels every call in flight, which kills the Python program
+// it runs, and the process exits within shutdownGrace.
 package main
 
 import (
@@ -19,9 +29,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -37,6 +50,93 @@ var version = "v0.0.0-dev"
 // exitCodeUserActionable is what pulumi-language-python-exec exits with after
 // it has already shown the user an error.
 const exitCodeUserActionable = 32
+
+const (
+	// parentPoll is how often the host checks that its parent is still there.
+	parentPoll = 250 * time.Millisecond
+	// engineHealthPoll is how often the engine's gRPC health is checked.
+	engineHealthPoll = 5 * time.Minute
+	// shutdownGrace bounds the wait for calls in flight once the host stops.
+	shutdownGrace = 5 * time.Second
+)
+
+// stopper cancels the host's lifetime once, remembering why.
+type stopper struct {
+	once   sync.Once
+	cancel context.CancelFunc
+	reason string
+}
+
+func (s *stopper) stop(reason string) {
+	s.once.Do(func() {
+		s.reason = reason
+		s.cancel()
+	})
+}
+
+// watchParent stops the host once its parent process is no longer the one that
+// started it. A process whose parent exits is re-parented (to init or to a
+// subreaper), so the parent pid it sees changes. Where that never happens
+// (Windows) or the host was started by init itself, the health check remains.
+func watchParent(ctx context.Context, s *stopper) {
+	parent := os.Getppid()
+	if parent <= 1 {
+		return
+	}
+	go func() {
+		tick := time.NewTicker(parentPoll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if now := os.Getppid(); now != parent {
+					s.stop(fmt.Sprintf("its parent process %d is gone", parent))
+					return
+				}
+			}
+		}
+	}()
+}
+
+// boundStream is a server stream whose context ends when the host stops.
+type boundStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s boundStream) Context() context.Context { return s.ctx }
+
+// lifetimeInterceptors give every call a context that is also cancelled when
+// lifetime ends, so commands started with it (the Python program, pip) are
+// killed then instead of keeping a graceful stop waiting.
+func lifetimeInterceptors(lifetime context.Context) []grpc.ServerOption {
+	bound := func(ctx context.Context) (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(ctx)
+		unhook := context.AfterFunc(lifetime, cancel)
+		return ctx, func() {
+			unhook()
+			cancel()
+		}
+	}
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(func(
+			ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler,
+		) (any, error) {
+			ctx, done := bound(ctx)
+			defer done()
+			return handler(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(
+			srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler,
+		) error {
+			ctx, done := bound(ss.Context())
+			defer done()
+			return handler(srv, boundStream{ServerStream: ss, ctx: ctx})
+		}),
+	}
+}
 
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
@@ -331,19 +431,54 @@ func main() {
 		}
 	}
 
+	// The host's lifetime: it ends when the engine goes away or on SIGINT.
+	interrupted, stopInterrupt := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stopInterrupt()
+	lifetime, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	life := &stopper{cancel: cancel}
+	context.AfterFunc(interrupted, func() { life.stop("interrupted") })
+	watchParent(lifetime, life)
+	if engineAddress != "" {
+		err := rpcutil.Healthcheck(lifetime, engineAddress, engineHealthPoll, func() {
+			life.stop("the engine at " + engineAddress + " does not answer health checks")
+		})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fatal: could not start the engine health check: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	stopServing := make(chan bool)
+	context.AfterFunc(lifetime, func() { close(stopServing) })
+
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: stopServing,
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{execPath: execPath})
 			return nil
 		},
-		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
+		Options: append(rpcutil.OpenTracingServerInterceptorOptions(nil), lifetimeInterceptors(lifetime)...),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fatal: %v\n", err)
 		os.Exit(1)
 	}
 	fmt.Printf("%d\n", handle.Port)
-	if err := <-handle.Done; err != nil {
+
+	select {
+	case err = <-handle.Done:
+	case <-lifetime.Done():
+		select {
+		case err = <-handle.Done:
+		case <-time.After(shutdownGrace):
+		}
+	}
+	if lifetime.Err() != nil {
+		// Last: with the engine gone, writing to its stderr pipe may end the process.
+		logging.V(3).Infof("pulumi-language-python: stopping: %s", life.reason)
+		os.Exit(0)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "fatal: %v\n", err)
 		os.Exit(1)
 	}
