@@ -1,6 +1,6 @@
 # make demo   — set up and run `pulumi up` against the offline Zomro API emulator
 # make test   — the whole test suite (unit, emulator, end-to-end with the real CLI)
-.PHONY: demo test setup pulumi lint bench bench-quick demo-clean clean dist
+.PHONY: demo test setup pulumi lint bench bench-quick soak demo-clean clean dist
 
 demo:
 	scripts/demo.sh
@@ -23,6 +23,10 @@ bench: setup
 
 bench-quick: setup
 	.venv/bin/python benchmarks/run.py --quick
+
+# many seeded chaos schedules through the real CLI (SEEDS=50 make soak)
+soak: setup
+	PATH="$$(scripts/ensure-pulumi.sh | tail -n 1):$$PATH" .venv/bin/python benchmarks/soak.py --seeds $${SEEDS:-20}
 
 # wheel and sdist in dist/ (install with: pip install dist/zomro_pulumi-*.whl)
 dist: setup

@@ -40,7 +40,10 @@ PROGRAM = textwrap.dedent(
 
     spec = json.loads((Path(__file__).parent / "images.json").read_text())
     for name, args in spec.get("images", {}).items():
-        img = zomro.Image(name, **args)
+        args = dict(args)
+        imported = args.pop("import_", None)  # Pulumi's resource option, not an input
+        opts = pulumi.ResourceOptions(import_=imported) if imported else None
+        img = zomro.Image(name, opts=opts, **args)
         pulumi.export(f"{name}_id", img.image_id)
         pulumi.export(f"{name}_status", img.status)
         pulumi.export(f"{name}_name", img.image_name)
@@ -156,6 +159,20 @@ class Emulator:
     def mutating(self) -> int:
         return int(self.get("stats")["mutating"])
 
+    def changes(self) -> dict[str, int]:
+        """Orders, edits (with `sok`) and deletes the API was asked for, from its log."""
+        log = self.requests()
+        return {
+            "orders": sum(1 for r in log if r["func"] == "v2.image.order.param"),
+            "edits": sum(1 for r in log if r["func"] == "image.edit" and r["form"].get("sok")),
+            "deletes": sum(1 for r in log if r["func"] == "image.delete"),
+        }
+
+    def image_named(self, name: str) -> dict[str, Any]:
+        """The one image of that name, as a user finds it in the panel."""
+        (image,) = [i for i in self.images() if i["image_name"] == name]
+        return image
+
     def reset_stats(self) -> None:
         self.post("stats/reset")
 
@@ -262,6 +279,22 @@ class Project:
         self.run("config", "set", key, value, *(["--secret"] if secret else []))
 
 
+def diagnostics(output: str) -> dict[str, list[str]]:
+    """The Diagnostics section of a CLI run: resource heading -> its lines."""
+    blocks: dict[str, list[str]] = {}
+    lines = output.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "Diagnostics:"), len(lines))
+    current: Optional[list[str]] = None
+    for line in lines[start + 1 :]:
+        if line.startswith("  ") and not line.startswith("    ") and line.rstrip().endswith(":"):
+            current = blocks.setdefault(line.strip()[:-1], [])
+        elif line.startswith("    ") and current is not None:
+            current.append(line.strip())
+        elif line and not line.startswith(" "):
+            break
+    return blocks
+
+
 def make_project(
     tmp_path: Path, bin_dir: str, emulator: Emulator, *, stack: str = "e2e", login: bool = True
 ) -> Project:
@@ -280,8 +313,9 @@ def make_project(
     project = Project(path=path, backend=backend, bin_dir=bin_dir, stack=stack)
     project.declare({})
     project.run("stack", "init", stack)
-    project.config("zomro:endpoint", emulator.url)
+    # The settings in one CLI call, as `pulumi config set-all` lets a user do.
+    settings = ["--plaintext", f"zomro:endpoint={emulator.url}"]
     if login:
-        project.config("zomro:username", "demo")
-        project.config("zomro:password", "demo", secret=True)
+        settings += ["--plaintext", "zomro:username=demo", "--secret", "zomro:password=demo"]
+    project.run("config", "set-all", *settings)
     return project

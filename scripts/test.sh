@@ -1,14 +1,39 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: set-up, the Pulumi CLI, lint, types,
-# unit + emulator + end-to-end tests (the e2e tests run the real CLI).
+# The whole test suite, as CI runs it: set-up, the Pulumi CLI, the project's Go
+# checks, lint and types, the compatibility matrix, then unit + emulator,
+# end-to-end (the real CLI) and packaging tests; last, the time of every tier.
+#
+#   scripts/test.sh                      # everything
+#   scripts/test.sh tests/unit -k client # only pytest, with these arguments
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 PULUMI_BIN=$(scripts/ensure-pulumi.sh | tail -n 1)
-scripts/check-go.sh
 export PATH="$PULUMI_BIN:$PWD/.venv/bin:$PATH"
 export ZOMRO_PULUMI_BIN="$PULUMI_BIN"
-.venv/bin/ruff check .
-.venv/bin/mypy
-[ $# -gt 0 ] || scripts/test-matrix.sh  # Python 3.10-3.13 and the oldest allowed pulumi (not on partial runs)
-exec .venv/bin/python -m pytest "$@"
+
+if [ $# -gt 0 ]; then  # a partial run: just pytest
+  exec .venv/bin/python -m pytest "$@"
+fi
+
+tiers=()
+timed() {  # timed NAME COMMAND...: run it, remember how long it took
+  local name=$1 start=$SECONDS
+  shift
+  echo "== $name" >&2
+  "$@"
+  tiers+=("$(printf '%-28s %5d s' "$name" $((SECONDS - start)))")
+}
+
+total=$SECONDS
+timed "go: gofmt, go vet" scripts/check-go.sh
+timed "lint: ruff, mypy" sh -c '.venv/bin/ruff check . && .venv/bin/mypy'
+timed "matrix: 3.10, 3.13, floor" scripts/test-matrix.sh
+timed "unit + emulator" .venv/bin/python -m pytest -q -n 2 tests/unit tests/emulator
+# The end-to-end tests mostly wait on the emulator's clock: three at a time.
+timed "end-to-end (real CLI)" .venv/bin/python -m pytest -q -n 3 --dist loadfile tests/e2e
+timed "packaging (wheel, workflow)" .venv/bin/python -m pytest -q tests/packaging
+
+echo "== time per tier" >&2
+printf '%s\n' "${tiers[@]}" >&2
+printf '%-28s %5d s\n' "total" $((SECONDS - total)) >&2

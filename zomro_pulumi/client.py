@@ -129,7 +129,7 @@ class ZomroClient:
         tried with `whoami`.  An API that does not know `whoami` proves nothing
         either way and is not an error; a rejected token is (`AuthError`)."""
         if self.wire.can_login:
-            self.wire.login(deadline)
+            self.wire.renew(deadline)  # the session serves the run's later calls too
             return
         try:
             self.call(FUNC_WHOAMI, deadline=deadline)

@@ -197,7 +197,7 @@ class ImageLifecycle:
         if image_id is None:
             if isinstance(cause, ImageCreateError):
                 raise cause
-            raise error_type(unknown_fate(order, ZomroError(message))) from None
+            raise error_type(unknown_fate(order, f"was sent, but then: {message}")) from None
         try:
             record = self.looks.last_look(image_id)
         except ZomroError as exc:

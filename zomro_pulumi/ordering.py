@@ -108,7 +108,9 @@ class Orders:
         # leaves the name to look for in its output.
         say(f"ordering image {order.name!r} as {order.ordered_as!r} (its name until Active)")
         form = spec.order_form(order.ordered_as)
-        for attempt in range(1, ORDER_ATTEMPTS + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             order = dataclasses.replace(order, attempts=attempt)
             try:
                 image_id = self._client.order_image(form, deadline=deadline)
@@ -119,15 +121,20 @@ class Orders:
                 )
                 order = dataclasses.replace(order, lost=exc)
                 found, absent = self._look_for(order, deadline, say)
-                if found is not None or not absent or attempt == ORDER_ATTEMPTS:
+                if found is not None or not absent:
                     return dataclasses.replace(order, found=found)
+                if attempt == ORDER_ATTEMPTS:
+                    raise ImageCreateError(unknown_fate(
+                        order,
+                        f"was sent {attempt} times, each answer was lost ({exc.message}), and a "
+                        "complete image list shows that none of them landed",
+                    )) from None
                 say(
                     f"no image carries the token of {order.ordered_as!r} in the complete image "
                     "list: that order did not land; sending it again under the same token"
                 )
                 continue
             return dataclasses.replace(order, image_id=image_id, lost=None)
-        return order
 
     def _look_for(
         self, order: Order, deadline: float, say: Say
@@ -174,7 +181,13 @@ class Orders:
                 say=say,
             )
         except ImageCreateError as exc:
-            raise ImageCreateError(unknown_fate(order, exc)) from None
+            if order.lost is None:
+                raise ImageCreateError(unknown_fate(order, f"was accepted, but {exc.message}")) from None
+            raise ImageCreateError(unknown_fate(
+                order,
+                f"got no answer ({order.lost.message}), and {exc.message}; it was not ordered "
+                "again without proof that it had not landed",
+            )) from None
         record = sighting.record
         assert record is not None  # APPEAR ends only on a listed image
         say(f"image {record.id} ({order.ordered_as}) found in the image list by its token")
@@ -185,19 +198,12 @@ def _by_id(record: ImageRecord) -> tuple[int, str]:
     return len(record.id), record.id
 
 
-def unknown_fate(order: Order, cause: ZomroError) -> str:
-    """The error of a create whose image was never seen: how to find it later."""
-    if order.lost is not None:
-        fate = (
-            f"the answer to the order of {order.name!r} was lost ({order.lost.message}) and no "
-            f"image carrying its token appeared ({cause.message}). It was not ordered again "
-            "without proof that it had not landed"
-        )
-    else:
-        fate = f"the order of {order.name!r} was sent, but then: {cause.message}"
+def unknown_fate(order: Order, why: str) -> str:
+    """The error of a create whose image was never seen: what happened to its
+    order (`why`), and how to find the image later if it was made after all."""
     return (
-        f"{fate}. If it was made after all, it is listed under the name "
-        f"{order.ordered_as!r} (the panel shows it so): take it over by adding "
-        "adopt_image_id='<its id>' to this image and running `pulumi up`, or delete it in "
-        "the Zomro panel. Until then the next `pulumi up` orders a new image."
+        f"the order of image {order.name!r} (sent as {order.ordered_as!r}) {why}. If it was "
+        "made after all, it is listed under that name (the panel shows it so): take it over "
+        "by adding adopt_image_id='<its id>' to this image and running `pulumi up`, or delete "
+        "it in the Zomro panel. Until then the next `pulumi up` orders a new image."
     )

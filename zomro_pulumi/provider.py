@@ -33,7 +33,14 @@ from pulumi.runtime import rpc
 
 from . import _concurrency, _engine
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import ConfigError, ProtectedImageError, ReportedError, ZomroError
+from .errors import (
+    AuthError,
+    ConfigError,
+    EndpointUnreachable,
+    ProtectedImageError,
+    ReportedError,
+    ZomroError,
+)
 from .fields import (
     INPUTS,
     OUTPUTS,
@@ -214,14 +221,19 @@ class ImageProvider(ResourceProvider):
     def _try_credentials(
         self, account: Optional[str], settings: ProviderSettings
     ) -> Optional[tuple[str, str]]:
-        key = settings.origin("password" if settings.username and settings.password else "token")
+        """One call that fails when the credentials do; (setting, why) if they do."""
+        attr = "password" if settings.username and settings.password else "token"
         who = f"account {account!r}" if account else "the Zomro account"
         try:
             self._images(account).client.check_credentials(self._deadline(CHECK_TIMEOUT))
-        except ConfigError as exc:
-            return settings.config_key("token"), exc.message
+        except EndpointUnreachable as exc:
+            return settings.config_key("endpoint"), f"{exc.message} ({settings.origin('endpoint')})"
+        except AuthError as exc:
+            return settings.config_key(attr), (
+                f"the API refused the credentials of {who} ({settings.origin(attr)}): {exc.message}"
+            )
         except ZomroError as exc:
-            return key, f"checking the credentials of {who} at {settings.endpoint} failed: {exc}"
+            return settings.config_key(attr), f"checking the credentials of {who} failed: {exc}"
         return None
 
     @_briefly

@@ -218,7 +218,7 @@ class Wire:
         retry = self._retry.new()
         relogged = False
         while True:
-            token = self._current_token(func)
+            token = self._current_token(func, deadline)
             try:
                 return check_envelope(func, self._post(func, fields, token, deadline), self.redact)
             except AuthError as exc:
@@ -234,7 +234,7 @@ class Wire:
                 if relogged:
                     raise
                 log.info("zomro: session expired during %s; logging in again", func)
-                self._relogin(stale=token)
+                self._relogin(stale=token, deadline=deadline)
                 relogged = True
             except BusyError as exc:
                 retry = self._next_try(retry, func, exc, deadline)
@@ -337,7 +337,7 @@ class Wire:
     def can_login(self) -> bool:
         return bool(self._username and self._password)
 
-    def _current_token(self, func: str) -> Optional[str]:
+    def _current_token(self, func: str, deadline: Optional[float]) -> Optional[str]:
         if func == FUNC_AUTH:
             return None
         with self._auth_lock:
@@ -345,14 +345,20 @@ class Wire:
                 return self._token
         if not self.can_login:
             raise ConfigError(NO_CREDENTIALS, func=func)
-        return self._relogin(stale=None)
+        return self._relogin(stale=None, deadline=deadline)
 
-    def _relogin(self, stale: Optional[str]) -> str:
-        """Log in once for all threads that saw the same stale token."""
+    def renew(self, deadline: Optional[float] = None) -> None:
+        """Log in now and keep the new session for every later call."""
+        with self._auth_lock:
+            self._token = self.login(deadline)
+
+    def _relogin(self, stale: Optional[str], deadline: Optional[float]) -> str:
+        """Log in once for all threads that saw the same stale token (within the
+        deadline of the call that needs the session)."""
         with self._auth_lock:
             if self._token and self._token != stale:
                 return self._token
-            self._token = self.login()
+            self._token = self.login(deadline)
             return self._token
 
     def login(self, deadline: Optional[float] = None) -> str:

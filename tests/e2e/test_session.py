@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness import UBUNTU, Emulator, Project, Result, make_project
+from harness import UBUNTU, Emulator, Project, Result, diagnostics, make_project
 
 COUNT = 4
 
@@ -37,9 +37,12 @@ class ExpireAfterOrders(threading.Thread):
 
 
 def assert_progress_lines_whole(text: str) -> None:
-    """Progress lines of images waited on in parallel each stay on a line of their own."""
-    lines = [line for line in text.splitlines() if "zomro: " in line]
-    assert lines and all(line.count("zomro: ") == 1 for line in lines)
+    """Progress lines of images waited on in parallel each stay under their own image."""
+    blocks = diagnostics(text)
+    for n in range(COUNT):
+        lines = blocks[f"pulumi-python:dynamic/zomro:Image (img{n})"]
+        named = {m for line in lines for m in re.findall(r"Session-\d+", line)}
+        assert named == {f"Session-{n}"}, lines
 
 
 def up_with_expiry(project: Project, emulator: Emulator) -> tuple[Result, ExpireAfterOrders]:
@@ -94,6 +97,6 @@ def test_with_only_a_token_up_fails_clearly_and_names_every_image_it_could_not_d
     left = sorted(i["id"] for i in emulator.images())
     assert len(left) == COUNT
     for image_id in left:
-        assert re.search(rf"delete image {image_id} in the Zomro panel", text), image_id
+        assert re.search(rf"adopt_image_id='{image_id}'", text), image_id
     assert project.resources() == []
     assert_progress_lines_whole(text)

@@ -485,3 +485,13 @@ def test_an_image_that_cannot_be_seen_is_kept_and_named(rig: Rig) -> None:
     message = str(info.value)
     assert "5206259" in message and "kept" in message and "adopt_image_id='5206259'" in message
     assert rig.api.forms("image.delete") == [] and list(rig.api.images) == ["5206259"]
+
+
+def test_an_order_lost_every_time_ends_as_soon_as_a_list_proves_none_landed(rig: Rig) -> None:
+    rig.api.queue(ORDER, never_made, never_made, never_made)
+    start = rig.clock.monotonic()
+    with pytest.raises(ImageCreateError) as info:
+        rig.create(create_timeout=1800)
+    assert len(rig.api.forms(ORDER)) == 3 and rig.api.images == {}
+    assert "none of them landed" in str(info.value)
+    assert rig.clock.monotonic() - start < 3 * 60  # not the whole create_timeout

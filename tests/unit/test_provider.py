@@ -14,8 +14,9 @@ from pulumi.dynamic import dynamic as sdk_dynamic
 from zomro_pulumi import ImageProvider, ZomroError
 from zomro_pulumi.clock import FakeClock
 from zomro_pulumi.errors import ImageCreateError, ImageCreateTimeout, ReportedError
+from zomro_pulumi.provider import OPERATION_TIMEOUT
 
-from .conftest import ENDPOINT, MISSING_SHAPES, ORDER, VALID, FakeApi, envelope_error, wrap
+from .conftest import ENDPOINT, MISSING_SHAPES, ORDER, VALID, FakeApi, Hang, envelope_error, wrap
 
 TEMPORARY = re.compile(r"^Ubuntu24-zp-[0-9a-f]{16}$")
 
@@ -71,7 +72,7 @@ def test_check_with_a_refused_password_fails_naming_the_setting(
     monkeypatch.delenv("ZOMRO_AUTH_TOKEN")
     prov = configured(clock, {"zomro:username": "alice", "zomro:password": "wrong-pass"})
     (failure,) = prov.check({}, {**VALID, "__provider": "b"}).failures
-    assert failure.property == "stack config zomro:password"
+    assert failure.property == "zomro:password" and "stack config zomro:password" in failure.reason
     assert "Invalid username or password" in failure.reason and "wrong-pass" not in failure.reason
     prov.check({}, {**VALID, "__provider": "b"})
     assert api.funcs() == ["auth"]  # asked once, remembered for the run
@@ -80,7 +81,8 @@ def test_check_with_a_refused_password_fails_naming_the_setting(
 def test_check_with_a_rejected_token_fails_naming_it(api: FakeApi, clock: FakeClock) -> None:
     api.tokens.clear()
     (failure,) = ImageProvider(clock=clock).check({}, {**VALID, "__provider": "b"}).failures
-    assert failure.property == "environment ZOMRO_AUTH_TOKEN" and "rejected" in failure.reason
+    assert failure.property == "zomro:authToken" and "environment ZOMRO_AUTH_TOKEN" in failure.reason
+    assert "rejected" in failure.reason
     assert api.funcs() == ["whoami"]
 
 
@@ -487,3 +489,20 @@ def test_stack_config_is_used_for_the_calls(
     image_id = api.add_image(image_name="x", url=VALID["url"])
     assert prov.read(image_id, dict(VALID)).id == image_id
     assert api.funcs() == ["auth", "image"] and api.calls[0]["username"] == "alice"
+
+
+@pytest.mark.parametrize("func", ["auth", "image"])
+def test_refresh_and_destroy_against_a_hanging_api_end_within_their_bound(
+    api: FakeApi, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, func: str
+) -> None:
+    """Whether the login or the list hangs: the operation's bound holds, plus the
+    one HTTP timeout every bound allows, and never a retry past it."""
+    monkeypatch.delenv("ZOMRO_AUTH_TOKEN")
+    prov = configured(clock, {"zomro:username": "alice", "zomro:password": "s3cret-pass"})
+    image_id = api.add_image(image_name="x", url=VALID["url"])
+    api.queue(func, *[Hang()] * 20)
+    for operation in (lambda: prov.read(image_id, dict(VALID)), lambda: prov.delete(image_id, {})):
+        start = clock.monotonic()
+        with reported():
+            operation()
+        assert clock.monotonic() - start <= OPERATION_TIMEOUT + 60

@@ -1,0 +1,254 @@
+"""Seeded fault schedules for the real CLI, and the invariants checked after every run.
+
+A schedule (`make_schedule(seed)`) draws, from one seed, everything that matters
+for telling images apart under faults: whether order answers carry the id, how
+many images share a name, one stack or two on the same account, answers lost
+before and after the API acted, late answers, failing and self-contradicting
+lists, pages capped by the server with or without paging fields.  `run_schedule`
+plays it through `up`, `refresh`, `up`, a fault-free `up` and `destroy`, and
+after every one of them `Checker` looks at the whole history, Jepsen-style:
+
+- distinct ids: no image is in two resources, in one state or across stacks;
+- nothing recorded that does not exist: every id in a state is in the account;
+- nothing orphaned silently: every image in the account is in a state, or was
+  named (by id or by the unique name its order carried) in the output of a run;
+- no image deleted while Active, except by the `destroy` the user asked for;
+- every create within its bound: `create_timeout` plus one HTTP timeout, plus
+  the cleanup after a failed one;
+- a refresh drops no image that still exists;
+- once faults stop, one `pulumi up` brings every stack to exactly its program,
+  and `destroy` leaves nothing but what a run named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Optional
+
+from . import UBUNTU, Emulator, Project, Result, make_project
+
+# What a create may take beyond its create_timeout: one HTTP timeout (every bound
+# allows one), the engine's own steps, and the cleanup after a failed create.
+HTTP_TIMEOUT = 60.0
+SLACK = 30.0
+NAMES = ("Ubuntu24", "Ubuntu24", "Debian12")
+STACKS = ("dev", "staging")
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """Everything one chaos run does, drawn from its seed."""
+
+    seed: int
+    stacks: tuple[str, ...]
+    images: dict[str, dict[str, Any]]
+    emulator: dict[str, Any]
+    """Settings the emulator starts with (answer shapes, paging, timing)."""
+    faults: dict[str, Any]
+    """Runtime faults, on while the faulty runs run."""
+
+    def describe(self) -> str:
+        return json.dumps(
+            {"seed": self.seed, "stacks": self.stacks, "images": len(self.images),
+             "names": sorted({i["image_name"] for i in self.images.values()}),
+             **self.emulator, **self.faults},
+            default=str,
+        )
+
+
+def make_schedule(seed: int) -> Schedule:
+    rng = random.Random(seed)
+    stacks = STACKS if rng.random() < 0.5 else STACKS[:1]
+    images = {
+        f"img{n}": {
+            **UBUNTU,
+            "image_name": rng.choice(NAMES),
+            "min_ram": rng.randint(1, 2),
+            "create_timeout": rng.randint(40, 70),
+        }
+        for n in range(rng.randint(3, 5))
+    }
+    emulator = {
+        "activation_delay": round(rng.uniform(0.5, 2.5), 2),
+        "delete_delay": 0.3,
+        "order_reply": rng.choice(("id", "elid", "bare", "none")),
+        "max_page_size": rng.choice((0, 2, 3)),
+        "omit_paging_fields": rng.random() < 0.3,
+        "seed": seed,
+    }
+    faults = {
+        "transient_rate": rng.choice((0.05, 0.1, 0.2)),
+        "transient_kinds": ["5xx", "drop", "runningoperation"],
+        "late_rate": rng.choice((0.0, 0.15)),
+        "late_s": round(rng.uniform(1.0, 5.0), 1),
+        "list_fault_rate": rng.choice((0.0, 0.1, 0.2)),
+    }
+    return Schedule(seed, stacks, images, emulator, faults)
+
+
+@dataclasses.dataclass
+class Checker:
+    """Checks the invariants after each run; counts checks, keeps violations."""
+
+    emulator: Emulator
+    projects: list[Project]
+    outputs: list[str] = dataclasses.field(default_factory=list)
+    checks: int = 0
+    violations: list[str] = dataclasses.field(default_factory=list)
+    bounds: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def _check(self, ok: bool, what: str) -> None:
+        self.checks += 1
+        if not ok:
+            self.violations.append(what)
+
+    def states(self) -> dict[str, dict[str, str]]:
+        """Stack -> {resource name: image id}."""
+        return {
+            p.stack: {r["urn"].rsplit("::", 1)[1]: r["id"] for r in p.resources()}
+            for p in self.projects
+        }
+
+    def named(self, image: dict[str, Any], ordered_as: Optional[str]) -> bool:
+        """Whether some run's output named this image, by id or by its order's name."""
+        text = "\n".join(self.outputs)
+        return bool(
+            re.search(rf"\b{re.escape(str(image['id']))}\b", text)
+            or (ordered_as and ordered_as in text)
+        )
+
+    def after(self, step: str, results: list[Result], *, destroying: bool = False,
+              before: Optional[dict[str, dict[str, str]]] = None) -> dict[str, dict[str, str]]:
+        """Every invariant, after the run `step`; returns the states it saw."""
+        self.outputs += [said(r) for r in results]
+        states = self.states()
+        account = {str(i["id"]): i for i in self.emulator.images()}
+        ordered = {str(o["id"]): o["image_name"] for o in self.emulator.get("orders")}
+        ids = [i for state in states.values() for i in state.values()]
+        self._check(len(ids) == len(set(ids)), f"{step}: an image is in two resources: {ids}")
+        for stack, state in states.items():
+            for name, image_id in state.items():
+                self._check(image_id in account, f"{step}: {stack}/{name} records {image_id}, gone")
+        for image_id, image in account.items():
+            kept = image_id in ids or self.named(image, ordered.get(image_id))
+            self._check(kept, f"{step}: image {image_id} ({ordered.get(image_id)}) is orphaned unnamed")
+        if not destroying:  # a destroy deletes Active images, as asked
+            for deletion in self.emulator.get("deletions"):
+                active = deletion.get("status") == "Active" and deletion.get("via") == "api"
+                self._check(not active, f"{step}: image {deletion['id']} was deleted while Active")
+        if before is not None:
+            for stack, state in before.items():
+                for name, image_id in state.items():
+                    if image_id in account:
+                        self._check(states[stack].get(name) == image_id,
+                                    f"{step}: refresh dropped {stack}/{name} ({image_id}), which exists")
+        return states
+
+    def creates_within_bounds(self, step: str, results: list[Result]) -> None:
+        for result in results:
+            for urn, seconds in create_durations(result.stdout).items():
+                name = urn.rsplit("::", 1)[1]
+                bound = self.bounds[name] + HTTP_TIMEOUT + SLACK
+                self._check(seconds <= bound, f"{step}: create of {name} took {seconds:.0f}s > {bound:.0f}s")
+
+
+def said(result: Result) -> str:
+    """What a run told the user as errors and warnings (not the resources' values,
+    which name every id): the engine's diagnostics from the event stream."""
+    lines = [result.stderr]
+    for line in result.stdout.splitlines():
+        try:
+            event = json.loads(line).get("diagnosticEvent") or {}
+        except ValueError:
+            lines.append(line)
+            continue
+        if event.get("severity") in ("error", "warning"):
+            lines.append(str(event.get("message", "")))
+    return "\n".join(lines)
+
+
+def create_durations(events: str) -> dict[str, float]:
+    """URN -> seconds from the start of its create step to its end (done or
+    failed), from the engine's event stream (`--json`)."""
+    started: dict[str, float] = {}
+    took: dict[str, float] = {}
+    for line in events.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        when = float(event.get("timestamp") or 0)
+        for key in ("resourcePreEvent", "resOutputsEvent", "resOpFailedEvent"):
+            meta = (event.get(key) or {}).get("metadata") or {}
+            if meta.get("op") not in ("create", "create-replacement") or "zomro:Image" not in meta.get("urn", ""):
+                continue
+            if key == "resourcePreEvent":
+                started[meta["urn"]] = when
+            elif meta["urn"] in started:
+                took[meta["urn"]] = when - started[meta["urn"]]
+    return took
+
+
+def run_all(projects: list[Project], *args: str) -> list[Result]:
+    """The same CLI command on every stack at once (two stacks race on one account)."""
+    procs = []
+    for project in projects:
+        cmd = ["pulumi", *args, "--non-interactive", "--color", "never", "--stack", project.stack]
+        procs.append(subprocess.Popen(cmd, cwd=project.path, env=project.env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=900)
+        results.append(Result(proc.returncode, out, err))
+    return results
+
+
+@dataclasses.dataclass
+class Outcome:
+    schedule: Schedule
+    checks: int
+    violations: list[str]
+    steps: list[tuple[str, list[int]]]
+
+
+def run_schedule(schedule: Schedule, tmp: Path, cli_bin: str) -> Outcome:
+    """Play one schedule through the CLI; the invariants after every run."""
+    emulator = Emulator(**schedule.emulator)
+    try:
+        projects = [make_project(tmp, cli_bin, emulator, stack=s) for s in schedule.stacks]
+        projects[0].declare(schedule.images)  # one program directory: every stack declares these
+        checker = Checker(emulator, projects)
+        checker.bounds = {n: float(i["create_timeout"]) for n, i in schedule.images.items()}
+        steps: list[tuple[str, list[int]]] = []
+
+        def step(name: str, *args: str, faults: bool, destroying: bool = False, refresh: bool = False) -> None:
+            emulator.faults(**(schedule.faults if faults else QUIET))
+            before = checker.states() if refresh else None
+            results = run_all(projects, *args, "--json")  # the engine's events, timed
+            emulator.faults(**QUIET)
+            steps.append((name, [r.returncode for r in results]))
+            checker.after(name, results, destroying=destroying, before=before)
+            checker.creates_within_bounds(name, results)
+
+        step("up", "up", "--yes", "--skip-preview", faults=True)
+        step("refresh", "refresh", "--yes", "--skip-preview", faults=True, refresh=True)
+        step("up-again", "up", "--yes", "--skip-preview", faults=True)
+        step("up-calm", "up", "--yes", "--skip-preview", faults=False)
+        states = checker.states()
+        for project in projects:
+            checker._check(sorted(states[project.stack]) == sorted(schedule.images),
+                           f"up-calm: {project.stack} holds {sorted(states[project.stack])}")
+        steps_ok = all(code == 0 for code in steps[-1][1])
+        checker._check(steps_ok, f"up-calm failed: {steps[-1]}")
+        step("destroy", "destroy", "--yes", "--skip-preview", faults=False, destroying=True)
+        return Outcome(schedule, checker.checks, checker.violations, steps)
+    finally:
+        emulator.stop()
+
+
+QUIET = {"transient_rate": 0.0, "late_rate": 0.0, "list_fault_rate": 0.0}
