@@ -39,11 +39,14 @@ PROGRAM = textwrap.dedent(
     import zomro_pulumi as zomro
 
     spec = json.loads((Path(__file__).parent / "images.json").read_text())
+    made = {}
     for name, args in spec.get("images", {}).items():
         args = dict(args)
-        imported = args.pop("import_", None)  # Pulumi's resource option, not an input
-        opts = pulumi.ResourceOptions(import_=imported) if imported else None
-        img = zomro.Image(name, opts=opts, **args)
+        # Pulumi's resource options, not inputs: import_, and depends_on (names above)
+        imported = args.pop("import_", None)
+        after = [made[n] for n in args.pop("depends_on", [])]
+        opts = pulumi.ResourceOptions(import_=imported, depends_on=after)
+        img = made[name] = zomro.Image(name, opts=opts, **args)
         pulumi.export(f"{name}_id", img.image_id)
         pulumi.export(f"{name}_status", img.status)
         pulumi.export(f"{name}_name", img.image_name)

@@ -10,7 +10,9 @@ and leftover advice naming images other resources manage.
 from __future__ import annotations
 
 import re
+import subprocess
 import time
+from pathlib import Path
 
 from harness import UBUNTU, Emulator, Project, make_project
 from harness.chaos import run_all
@@ -22,28 +24,35 @@ def owned(*projects: Project) -> list[str]:
     return [r["id"] for p in projects for r in p.resources()]
 
 
-def test_lost_orders_never_claim_an_image_of_the_same_name_from_another_stack(
-    tmp_path: object, cli_bin: str
+def test_a_lost_order_never_claims_the_image_of_that_name_another_stack_orders_meanwhile(
+    tmp_path: Path, cli_bin: str, emulator: Emulator
 ) -> None:
-    """Two stacks order images of one name at once while 30 % of all answers are
-    lost, before and after the API acted, and answers carry the id."""
-    emulator = Emulator(activation_delay=2.0, order_reply="id", seed=4)
-    try:
-        projects = [make_project(tmp_path, cli_bin, emulator, stack=s) for s in ("dev", "staging")]  # type: ignore[arg-type]
-        projects[0].declare({f"img{n}": {**UBUNTU, "create_timeout": 120} for n in range(5)})
-        emulator.faults(transient_rate=0.3, transient_kinds=["5xx", "drop"])
-        first = run_all(projects, "up", "--yes", "--skip-preview")
-        emulator.faults(transient_rate=0.0)
-        lost = [r for r in emulator.requests() if r["func"] == ORDER and r["outcome"].startswith("fault:")]
-        assert lost, "no order answer was lost: the test proves nothing"
-        run_all(projects, "up", "--yes", "--skip-preview")  # whatever failed is finished now
-        ids = owned(*projects)
-        account = sorted(str(i["id"]) for i in emulator.images())
-        assert len(ids) == len(set(ids)) == 10, ids  # nobody shares an image
-        assert sorted(ids) == account, [r.output[-3000:] for r in first]
-        assert all(i["image_name"] == "Ubuntu24" for i in emulator.images())
-    finally:
-        emulator.stop()
+    """Stack `dev` orders `Shared` (answers carry the id) and its answer is lost, the
+    order never made; meanwhile stack `staging` orders its own `Shared`.  Once, `dev`
+    took that image for its own: two resources owned one image."""
+    dev = make_project(tmp_path / "dev", cli_bin, emulator, stack="dev")
+    staging = make_project(tmp_path / "staging", cli_bin, emulator, stack="staging")
+    shared = {**UBUNTU, "image_name": "Shared"}
+    # `Probe` first, so that `Shared` is not the first order of its run.
+    dev.declare({"probe": {**UBUNTU, "image_name": "Probe"}, "shared": {**shared, "depends_on": ["probe"]}})
+    staging.declare({"shared": shared})
+    emulator.faults(lose_order_name="^Shared", lose_orders=1)
+    running = subprocess.Popen(
+        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color", "never",
+         "--stack", "dev"],
+        cwd=dev.path, env=dev.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not [r for r in emulator.requests() if r["func"] == ORDER and r["outcome"].startswith("fault:")]:
+        assert time.monotonic() < deadline and running.poll() is None, "the order was never lost"
+        time.sleep(0.1)
+    staging.up()  # while dev looks for its lost order
+    out, _ = running.communicate(timeout=600)
+    assert running.returncode == 0, out[-4000:]
+    ids = owned(dev, staging)
+    assert len(ids) == len(set(ids)) == 3, ids  # nobody shares an image
+    assert sorted(ids) == sorted(str(i["id"]) for i in emulator.images())
+    assert sorted(i["image_name"] for i in emulator.images()) == ["Probe", "Shared", "Shared"]
 
 
 def test_a_list_that_contradicts_itself_changes_nothing(project: Project, emulator: Emulator) -> None:
@@ -103,22 +112,23 @@ def test_create_timeout_bounds_a_create_whose_order_answer_comes_late(
 
 
 def test_an_image_active_when_status_checks_gave_up_is_kept(project: Project, emulator: Emulator) -> None:
-    """Every list contradicts itself until the deadline while deletes still work:
-    the last look sees the image Active and nothing is deleted."""
+    """Every image list fails until the deadline while deletes still work: the last
+    look (a single view) sees the image Active, and nothing is deleted."""
     project.declare({"img": {**UBUNTU, "create_timeout": 15}})
-    emulator.faults(list_fault_rate=1.0, list_fault_kinds=["no_elements"])
+    emulator.faults(transient_rate=1.0, transient_kinds=["5xx"], transient_funcs=["image"])
     result = project.up(check=False)
-    emulator.faults(list_fault_rate=0.0)
+    emulator.faults(transient_rate=0.0, transient_funcs=[])
     assert emulator.changes()["deletes"] == 0
     (image,) = emulator.images()
     assert image["status"] == "Active"
     assert result.returncode == 0 and owned(project) == [str(image["id"])], result.output[-3000:]
+    assert "last look" in result.output
 
 
 def test_no_advice_names_an_image_that_another_resource_or_stack_manages(
-    tmp_path: object, cli_bin: str, emulator: Emulator
+    tmp_path: Path, cli_bin: str, emulator: Emulator
 ) -> None:
-    projects = [make_project(tmp_path, cli_bin, emulator, stack=s) for s in ("dev", "staging")]  # type: ignore[arg-type]
+    projects = [make_project(tmp_path, cli_bin, emulator, stack=s) for s in ("dev", "staging")]
     projects[0].declare({"a": UBUNTU, "b": UBUNTU})  # two resources, the same inputs
     outputs = [r.output for r in run_all(projects, "up", "--yes", "--skip-preview")]
     emulator.patch(f"images/{owned(projects[0])[0]}", {"min_ram": 3})  # drift

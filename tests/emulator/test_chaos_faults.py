@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional
 import pytest
 import requests
 
+from zomro_pulumi.emulator import EmulatorConfig, EmulatorServer
 from zomro_pulumi.emulator.__main__ import build_parser, config_from_args
 
 from .helpers import HELP_PAGE_ORDER, Client, error_of
@@ -427,3 +428,24 @@ def test_whoami_meets_transient_faults_like_other_reads(make_client: MakeClient)
     c.admin_json("POST", "faults", {"transient_kinds": ["5xx"]})
     resp = c.post({"func": "whoami", "out": "json", "auth": c.token or ""})
     assert resp.status_code in (502, 503)
+
+
+def test_lose_order_name_loses_the_next_matching_orders_without_making_them() -> None:
+    with EmulatorServer(EmulatorConfig(port=0, lose_order_name="^Shared", lose_orders=1)) as srv:
+        token = requests.post(
+            srv.url, data={"func": "auth", "username": "demo", "password": "demo", "out": "json"},
+            timeout=10,
+        ).json()["doc"]["auth"]["$id"]
+        form = {
+            "func": "v2.image.order.param", "out": "json", "auth": token, "sok": "ok",
+            "image_type": "image", "skipbasket": "on", "region": "Netherlands-2", "min_disk": "1",
+            "min_ram": "1", "disk_format": "iso", "os_distro": "ubuntu", "architecture": "x86_64",
+            "url": "https://example.com/a.iso", "protected": "off", "pricelist": "6854",
+            "order_period": "-50",
+        }
+        other = requests.post(srv.url, data={**form, "image_name": "Other"}, timeout=10)
+        lost = requests.post(srv.url, data={**form, "image_name": "Shared-zp-1"}, timeout=10)
+        made = requests.post(srv.url, data={**form, "image_name": "Shared-zp-1"}, timeout=10)
+        assert (other.status_code, lost.status_code, made.status_code) == (200, 502, 200)
+        names = [i["image_name"] for i in requests.get(srv.admin_url + "images", timeout=10).json()]
+        assert names == ["Other", "Shared-zp-1"]  # the lost one was not made

@@ -346,6 +346,14 @@ class EmulatorConfig:
     stuck_name: Optional[str] = setting(
         None, Regex(), "images whose name matches stay saving", runtime=True
     )
+    lose_order_name: Optional[str] = setting(
+        None,
+        Regex(),
+        "orders of an image whose name matches are answered HTTP 502 and not made "
+        "(the next lose_orders of them)",
+        runtime=True,
+    )
+    lose_orders: int = setting(1, COUNT, "how many orders lose_order_name still loses", runtime=True)
     transient_rate: float = setting(
         0.0, RATE, "probability of a transient fault per API request", runtime=True
     )
@@ -354,6 +362,9 @@ class EmulatorConfig:
         Words("KIND,...", known=TRANSIENT_KINDS),
         "transient faults drawn",
         runtime=True,
+    )
+    transient_funcs: tuple[str, ...] = setting(
+        (), Words("FUNC,..."), "the functions transient faults strike (none = every one)", runtime=True
     )
     late_rate: float = setting(
         0.0, RATE, "probability that a mutating request is late by late_s", runtime=True

@@ -18,9 +18,9 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from .admin import Admin
-from .api import Api, ApiResult, is_mutating, running_operation
+from .api import ORDER_FUNC, Api, ApiResult, is_mutating, running_operation
 from .config import EmulatorConfig, validate
-from .state import EmulatorState
+from .state import EmulatorState, Fault
 
 ADMIN_PREFIX = "/_emulator"
 #: Form fields never written anywhere (request log, stdout).
@@ -89,6 +89,8 @@ class EmulatorApp:
         form.update(request.form.to_dict())
         func = form.get("func", "")
         fault = self.state.begin_request(func, is_mutating(func, form))
+        if func == ORDER_FUNC and self.state.lose_order(form.get("image_name", "")):
+            fault = Fault(kind="5xx", code=502)
         if fault.late == "act":  # the change itself is late (no lock is held here)
             time.sleep(fault.late_s)
         stamp = time.time()

@@ -151,7 +151,8 @@ class FaultDraws:
             kind = rng.choice(cfg.transient_kinds)
             after = rng.random() < 0.5
             code = rng.choice((502, 503))
-            if hit and not (kind == "runningoperation" and func == "auth"):
+            struck = not cfg.transient_funcs or func in cfg.transient_funcs
+            if hit and struck and not (kind == "runningoperation" and func == "auth"):
                 fault.kind, fault.code = kind, code
                 fault.after_change = after and mutating and kind != "runningoperation"
         if cfg.late_rate > 0 and cfg.late_kinds:
@@ -486,6 +487,18 @@ class EmulatorState:
             self.counts[func] += 1
             self.mutating += int(mutating)
             return self.draws.draw(self.config, func, mutating)
+
+    def lose_order(self, image_name: str) -> bool:
+        """Whether an order of this name is one `lose_order_name` loses (answered
+        HTTP 502, not made); counts it against `lose_orders`."""
+        with self.lock:
+            cfg = self.config
+            if not cfg.lose_order_name or cfg.lose_orders <= 0:
+                return False
+            if not self._matches(cfg.lose_order_name, image_name):
+                return False
+            cfg.lose_orders -= 1
+            return True
 
     def record(self, entry: dict[str, Any]) -> int:
         """Append a request-log entry (the caller has masked credentials); its number."""
