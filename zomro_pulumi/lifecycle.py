@@ -201,9 +201,8 @@ class ImageLifecycle:
         try:
             record = self.looks.last_look(image_id)
         except ZomroError as exc:
-            again = "for the same reason" if exc.message in message else f"({exc})"
             raise error_type(
-                f"{message}. Image {image_id} could not be looked at afterwards {again}, so it "
+                f"{message}. Image {image_id} could not be looked at afterwards {_why(exc, message)}, so it "
                 f"was kept, not deleted, and may be billed: if it is Active, take it over with "
                 f"adopt_image_id='{image_id}'; otherwise delete it in the Zomro panel"
             ) from None
@@ -217,9 +216,8 @@ class ImageLifecycle:
         try:
             self.delete(image_id, unprotect=True, say=say)
         except ZomroError as exc:
-            again = "for the same reason" if exc.message in message else f"({exc})"
             raise error_type(
-                f"{message}. Deleting image {image_id} afterwards failed {again}: delete it in "
+                f"{message}. Deleting image {image_id} afterwards failed {_why(exc, message)}: delete it in "
                 f"the Zomro panel (it may still be billed), or take it over with "
                 f"adopt_image_id='{image_id}'"
             ) from None
@@ -336,3 +334,8 @@ class ImageLifecycle:
             clock=self._clock,
             say=say or self._say,
         )
+
+
+def _why(exc: ZomroError, message: str) -> str:
+    """A second failure, said once: "for the same reason" when it repeats the first."""
+    return "for the same reason" if exc.message in message else f"({exc})"

@@ -228,17 +228,23 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
 
     @staticmethod
     def get(
-        resource_name: str, id: pulumi.Input[str], opts: Optional[pulumi.ResourceOptions] = None
+        resource_name: str,
+        id: pulumi.Input[str],
+        opts: Optional[pulumi.ResourceOptions] = None,
+        account: Optional[pulumi.Input[str]] = None,
     ) -> Image:
         """Read an existing image by id without managing it (`pulumi destroy` leaves it).
+        An id that is not in the account fails the run, naming it.
 
         :param resource_name: The Pulumi name of the resource.
         :param id: The API's image id (`elid`).
         :param opts: Options for the resource.
+        :param account: The Zomro account that holds it (a key of `zomro:accounts`);
+            absent: the default settings.
         """
         merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        # No inputs: a read takes every value from the API.
-        return cast(Any, Image)(resource_name, opts=merged)
+        # No other inputs: a read takes every value from the API.
+        return cast(Any, Image)(resource_name, opts=merged, account=account)
 
 
 def get_images(
