@@ -5,7 +5,7 @@ up`/`refresh`/`preview`, reads what the emulator saw (its request counts and
 log), and the run prints a table of figures against their targets, then (last
 line) the same figures as one JSON object. `benchmarks/README.md` defines each.
 
-    python benchmarks/run.py            # everything (about 15 minutes)
+    python benchmarks/run.py            # everything (about 9 minutes on 2 cores)
     python benchmarks/run.py --quick    # up16 calls at 20 s, waits at 3, 8, 16 s only
     python benchmarks/run.py --scale    # only the 256-image figures (about 2 minutes)
     python benchmarks/run.py --scale --scale-images 32   # the same, smaller, for a trial

@@ -33,6 +33,12 @@ class Invalid(ValueError):
     """A value that would be refused; the text says what is allowed."""
 
 
+class InvalidSecret(Invalid):
+    """A value refused because it holds a secret.  Its failure names the property
+    only in its text: the engine prints the value of a failing property, and this
+    one must not be printed."""
+
+
 DISK_FORMATS = ("iso", "ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi")
 ARCHITECTURES = ("x86_64", "i686", "ia64")
 ORDER_PERIODS = (-50,)
@@ -126,15 +132,23 @@ def _bool(value: Any) -> bool:
 
 
 def _url(value: Any) -> str:
+    # Credentials first: any other refusal would have the engine print the value.
+    if isinstance(value, str):
+        try:
+            parts = urlsplit(value.strip())
+        except ValueError as exc:  # a broken [IPv6] host; the text may hold credentials
+            raise InvalidSecret(
+                f"must be a direct http:// or https:// link to the image file ({exc})"
+            ) from None
+        if parts.username is not None or parts.password is not None:
+            raise InvalidSecret(
+                "must not carry credentials (user:password@): the url is kept in the Pulumi "
+                "state and the outputs in clear text; use a link that needs no login"
+            )
     text = _text(value, 2048)
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in text:
         raise Invalid(f"must be a direct http:// or https:// link to the image file; got {text!r}")
-    if parts.username is not None or parts.password is not None:
-        raise Invalid(
-            "must not carry credentials (user:password@): the url is kept in the Pulumi state "
-            "and the outputs in clear text; use a link that needs no login"
-        )
     return text
 
 
@@ -436,6 +450,8 @@ class Checked:
     spec (None while a value is not known yet, or when there are problems)."""
 
     inputs: dict[str, Any]
+    #: (property, reason); the property is "" when its value must not be echoed
+    #: (the reason names it then)
     problems: list[tuple[str, str]]
     spec: Optional[ImageSpec]
 
@@ -467,7 +483,8 @@ def check_inputs(given: Mapping[str, Any], unknown: Callable[[Any], bool]) -> Ch
         try:
             inputs[f.name] = f.parse(value)
         except Invalid as exc:
-            problems.append((f.name, f"{f.name} {exc}"))
+            where = "" if isinstance(exc, InvalidSecret) else f.name
+            problems.append((where, f"{f.name} {exc}"))
     spec = None if pending or problems else ImageSpec(**inputs)
     return Checked(inputs, problems, spec)
 

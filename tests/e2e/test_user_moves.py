@@ -131,7 +131,7 @@ def test_inputs_the_api_cannot_take_are_refused_at_preview(project: Project, emu
         project.declare({"img": {**UBUNTU, **change}})
         result = project.preview(check=False)
         assert result.returncode != 0 and said in result.output
-        assert "secret@" not in result.output.replace("user:secret@example.com", "")
+        assert "user:secret" not in result.output  # the engine echoes a failing property's value
     assert emulator.changes() == {"orders": 0, "edits": 0, "deletes": 0}
 
 
