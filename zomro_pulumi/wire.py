@@ -110,7 +110,10 @@ def _is_loopback(host: str) -> bool:
 def check_endpoint(endpoint: str) -> str:
     """Credentials travel in the form body, so only https leaves the machine;
     credentials inside the URL itself are refused (they would be logged)."""
-    parts = urlsplit(endpoint)
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError as exc:  # a broken [IPv6] host; the text may hold credentials
+        raise ConfigError(f"endpoint is not an http(s) URL ({exc})") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ConfigError(f"endpoint {redact_url(endpoint)!r} is not an http(s) URL")
     if parts.username or parts.password:

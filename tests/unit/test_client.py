@@ -426,7 +426,8 @@ def test_concurrent_readers_share_one_list_call(api: FakeApi) -> None:
 
 
 @pytest.mark.parametrize(
-    "endpoint", ["http://api.zomro.com/", "http://10.0.0.5:8765/", "ftp://api.zomro.com/", "nonsense"]
+    "endpoint",
+    ["http://api.zomro.com/", "http://10.0.0.5:8765/", "ftp://api.zomro.com/", "nonsense", "http://[::1/"],
 )
 def test_plain_http_is_refused_unless_loopback(endpoint: str) -> None:
     with pytest.raises(ConfigError):
