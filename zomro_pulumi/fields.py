@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
-from .model import ImageRecord
+from .model import ORDER_MARK_LENGTH, ImageRecord, keeps_tokens
 
 
 class Change(enum.Enum):
@@ -43,10 +43,10 @@ DISK_FORMATS = ("iso", "ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi"
 ARCHITECTURES = ("x86_64", "i686", "ia64")
 ORDER_PERIODS = (-50,)
 # The API takes text fields of up to 255 characters.  An order carries its
-# image's name plus a unique token (`-zp-` and 16 hex digits) until the image is
-# Active, so a name may be that much shorter.
+# image's name behind a unique token (`zp-`, 16 hex digits and `-`) until the
+# image is Active, so a name may be that much shorter.
 TEXT_LIMIT = 255
-ORDER_TOKEN_LENGTH = 20
+ORDER_TOKEN_LENGTH = ORDER_MARK_LENGTH + 1
 NAME_LIMIT = TEXT_LIMIT - ORDER_TOKEN_LENGTH
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ACCOUNT = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
@@ -186,6 +186,8 @@ class Field:
     default: Any = None
     form: Callable[[Any], str] = str
     ignore_case: bool = False
+    stored_altered: bool = False
+    """The API may store this name cut short, case-folded or trimmed."""
     sent: bool = True
     """False for inputs the API never sees (provider settings, the account)."""
 
@@ -203,6 +205,16 @@ class Field:
             return old.casefold() == new.casefold()
         return bool(old == new)
 
+    def stored_as(self, mine: Any, live: Any) -> bool:
+        """Whether `live`, as the API reports it, is how it stores `mine`: then
+        the user's spelling is kept, and nothing is edited."""
+        if self.same(mine, live):
+            return True
+        return (
+            self.stored_altered and isinstance(mine, str) and isinstance(live, str)
+            and keeps_tokens(mine, live)
+        )
+
 
 INPUTS: tuple[Field, ...] = (
     Field(
@@ -211,6 +223,7 @@ INPUTS: tuple[Field, ...] = (
         _name,
         "Name of the image as shown in the panel.",
         required=True,
+        stored_altered=True,
     ),
     Field(
         "region",
@@ -321,9 +334,12 @@ INPUTS: tuple[Field, ...] = (
 
 BY_NAME: Mapping[str, Field] = {f.name: f for f in INPUTS}
 
-# Outputs read from the API beside the inputs: output name -> ImageRecord attribute
-# (`image_id` is the Pulumi id too).
-OUTPUTS: Mapping[str, str] = {
+# Outputs beside the inputs: output name -> the ImageRecord attribute it is read
+# from (`image_id` is the Pulumi id too), or None for what the provider keeps
+# itself: the order token of the image's create, which later runs need to know a
+# late double of that order (an image carrying the token under another id).
+ORDER_TOKEN = "order_token"
+OUTPUTS: Mapping[str, Optional[str]] = {
     "image_id": "id",
     "status": "status",
     "image_size": "image_size",
@@ -331,8 +347,8 @@ OUTPUTS: Mapping[str, str] = {
     "visibility": "visibility",
     "fleio_id": "fleio_id",
     "created": "created",
+    ORDER_TOKEN: None,
 }
-
 
 
 def _default(name: str) -> Any:
@@ -383,10 +399,12 @@ class ImageSpec:
             now: Callable[[str], Any] = current.value
         else:
             now = lambda name: BY_NAME[name].live(current)  # noqa: E731
+        live = isinstance(current, ImageRecord)
         changed = [
             f.name
             for f in INPUTS
-            if f.change is Change.EDIT and not f.same(now(f.name), self.value(f.name))
+            if f.change is Change.EDIT
+            and not (f.stored_as if live else f.same)(self.value(f.name), now(f.name))
         ]
         form = _form(self.value, changed)
         for name in changed:
@@ -427,7 +445,7 @@ def refreshed_inputs(record: ImageRecord, props: Mapping[str, Any]) -> dict[str,
     for f in INPUTS:
         mine = props.get(f.name)
         live = f.live(record)
-        if live is None or (mine is not None and f.same(mine, live)):
+        if live is None or (mine is not None and f.stored_as(mine, live)):
             if mine is not None:
                 inputs[f.name] = mine
             elif f.default is not None and f.change is Change.LOCAL:
@@ -437,10 +455,16 @@ def refreshed_inputs(record: ImageRecord, props: Mapping[str, Any]) -> dict[str,
     return inputs
 
 
-def outputs(record: ImageRecord, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Every input that has a value, plus the outputs read from the API."""
+def outputs(
+    record: ImageRecord, inputs: Mapping[str, Any], kept: Optional[Mapping[str, Any]] = None
+) -> dict[str, Any]:
+    """Every input that has a value, the outputs read from the API, and those
+    the provider keeps (from `kept`, left out when it has none: a state of an
+    earlier release, or an adopted image, shows no change)."""
     outs = {f.name: inputs.get(f.name) for f in INPUTS if inputs.get(f.name) is not None}
-    outs.update({name: getattr(record, attr) for name, attr in OUTPUTS.items()})
+    outs.update({name: getattr(record, attr) for name, attr in OUTPUTS.items() if attr})
+    kept = kept or {}
+    outs.update({name: kept[name] for name, attr in OUTPUTS.items() if not attr and kept.get(name)})
     return outs
 
 

@@ -19,13 +19,13 @@ the decisions.  Three rules shape it:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .client import ZomroClient
 from .clock import Clock
 from .errors import ConfigError, ImageCreateError, ProtectedImageError, ZomroError
 from .fields import ImageSpec, to_form
-from .model import ImageRecord
+from .model import ImageRecord, token_of
 from .ordering import Identified, Order, Orders, unknown_fate
 from .poller import StatusPoller
 from .statuses import Phase
@@ -42,6 +42,8 @@ class Created:
 
     record: ImageRecord
     warnings: tuple[str, ...] = ()
+    token: Optional[str] = None
+    """The token of the order that made the image (kept in the state)."""
 
 
 class Looks:
@@ -97,6 +99,58 @@ class Looks:
             return None if record is None or record.phase is Phase.GONE else record
 
 
+class Doubles:
+    """Images that carry an order's token under an id no resource holds for it:
+    made by that order too, found in any list a run makes, never left unnamed."""
+
+    def __init__(self, client: ZomroClient, looks: Looks, delete: Callable[..., None]) -> None:
+        self._client = client
+        self._looks = looks
+        self._delete = delete
+
+    def find(
+        self, token: Optional[str], image_id: str, *, deadline: Optional[float] = None
+    ) -> tuple[ImageRecord, ...]:
+        """Images other than `image_id` whose names carry the order token `token`,
+        from the shared list (no call of its own when a list is fresh)."""
+        if not token:
+            return ()
+        records = self._client.list_images(deadline=deadline)
+        return tuple(r for r in records if r.id != image_id and token_of(r.image_name) == token)
+
+    def drop(self, doubles: tuple[ImageRecord, ...], token: str, say: Say) -> list[str]:
+        """Other images carrying one order's token: that order made them too (an
+        API that made two images of one order, or an attempt that landed late),
+        and no resource holds them.  Each is deleted after a last look shows it
+        still carries the token and is not protected; a protected one, or one
+        that cannot be deleted, is named in a warning (returned too)."""
+        warnings: list[str] = []
+        for extra in doubles:
+            try:
+                record = self._looks.last_look(extra.id)
+                if record is None or token_of(record.image_name) != token:
+                    continue  # gone, or renamed meanwhile: no longer provably a double
+                if not record.protected:
+                    say(
+                        f"image {extra.id} ({record.image_name!r}) also carries order token "
+                        f"{token}, so that order made it too, and no resource holds it; "
+                        "deleting it so it is not billed"
+                    )
+                    self._delete(extra.id, unprotect=False, say=say)
+                    continue
+                problem = "it is protected"
+            except ZomroError as exc:
+                problem = f"deleting it failed ({exc})"
+            warning = (
+                f"warning: image {extra.id} also carries order token {token}, so that order "
+                f"made it too, and {problem}; no resource holds it and it may be billed: "
+                f"delete it in the Zomro panel, or take it over with adopt_image_id='{extra.id}'"
+            )
+            say(warning)
+            warnings.append(warning)
+        return warnings
+
+
 class ImageLifecycle:
     """Waits for, finishes, edits and deletes images of one account."""
 
@@ -107,6 +161,7 @@ class ImageLifecycle:
         self._say = say
         self.orders = Orders(client, poller, clock)
         self.looks = Looks(client, clock)
+        self.doubles = Doubles(client, self.looks, self.delete)
 
     @property
     def client(self) -> ZomroClient:
@@ -137,14 +192,18 @@ class ImageLifecycle:
             token = order.ordered_as if order.attempts > 1 else None
             if token is not None and found.record is None:
                 found = self._see(APPEAR, found, token, token, deadline, limit, say)
-            self._drop_doubles(found.doubles, order, say)
+            warnings = self.doubles.drop(found.doubles, order.token, say)
             if found.record is None or found.record.phase is not Phase.ACTIVE:
                 found = self._see(BECOME_ACTIVE, found, spec.image_name, token, deadline, limit, say)
-                self._drop_doubles(found.doubles, order, say)
+                warnings += self.doubles.drop(found.doubles, order.token, say)
         except Exception as exc:
             return self._after_failure(order, image_id, spec, exc, say)
         assert found.record is not None  # seen Active
-        return self._finish(found.record, spec, deadline, say)
+        self.orders.observe(found.image_id, order.ordered_as, found.record.image_name)
+        created = self._finish(found.record, spec, deadline, say)
+        return dataclasses.replace(
+            created, warnings=tuple(warnings) + created.warnings, token=order.token
+        )
 
     def _see(
         self,
@@ -210,7 +269,8 @@ class ImageLifecycle:
             raise error_type(f"{message}. Image {image_id} is not listed any more: nothing is left behind")
         if record.phase is Phase.ACTIVE:
             say(f"image {image_id} is Active at a last look after: {message}; it is kept")
-            return self._finish(record, spec, self._deadline(LOOK_TIMEOUT), say)
+            kept = self._finish(record, spec, self._deadline(LOOK_TIMEOUT), say)
+            return dataclasses.replace(kept, token=order.token)
         status = record.status or record.item_status or "unknown"
         say(f"{message}; deleting image {image_id} ({status}) so it is not billed")
         try:
@@ -222,28 +282,6 @@ class ImageLifecycle:
                 f"adopt_image_id='{image_id}'"
             ) from None
         raise error_type(f"{message}. Image {image_id} was deleted, so nothing is left behind") from None
-
-    def _drop_doubles(self, doubles: tuple[ImageRecord, ...], order: Order, say: Say) -> None:
-        """Other images carrying this order's token: the API made more than one
-        image of one order.  They are this order's and nobody else's; each is
-        deleted after a last look shows it is not Active, else named."""
-        for extra in doubles:
-            try:
-                record = self.looks.last_look(extra.id)
-                if record is None:
-                    continue
-                if record.phase is not Phase.ACTIVE:
-                    say(f"image {extra.id} also carries the token of {order.ordered_as!r}; deleting it")
-                    self.delete(extra.id, unprotect=True, say=say)
-                    continue
-                problem = "it is Active"
-            except ZomroError as exc:
-                problem = f"it could not be deleted ({exc})"
-            say(
-                f"warning: image {extra.id} also carries the token of {order.ordered_as!r}, so "
-                f"this order made it too, and {problem}; no resource records it: delete it in "
-                "the Zomro panel, or take it over with adopt_image_id"
-            )
 
     # ------------------------------------------------------------ adopt, edit
 

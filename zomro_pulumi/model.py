@@ -334,3 +334,57 @@ class ImageRecord:
     def phase(self) -> Phase:
         """Active, pending, failed or gone, from whichever status field is present."""
         return phase_of(self.status, self.item_status)
+
+
+# --- order tokens in names -------------------------------------------------------------
+#
+# A new image is ordered as "zp-<16 hex digits>-<its name>" and renamed once Active.
+# The token sits at the front, in an alphabet that case folding maps onto itself
+# (hex digits, "zp-"), with no blank in it: an API that stores names cut to any
+# length from ORDER_MARK_LENGTH on, upper- or lower-cased, or with surrounding
+# blanks trimmed, still stores a name that starts with the token.
+
+ORDER_PREFIX = "zp-"
+TOKEN_DIGITS = 16
+#: Characters of an ordered name that carry its token ("zp-" and the digits).
+ORDER_MARK_LENGTH = len(ORDER_PREFIX) + TOKEN_DIGITS
+_CARRIED = re.compile(r"\s*zp-([0-9a-f]{16})(?![0-9a-f])", re.IGNORECASE | re.ASCII)
+
+
+def name_with_token(name: str, token: str) -> str:
+    """The name an order carries until its image is Active."""
+    return f"{ORDER_PREFIX}{token}-{name}"
+
+
+def token_of(name: Optional[str]) -> Optional[str]:
+    """The order token a stored name carries, in lower case, however the API
+    stored the name (cut, case-folded, trimmed); None when it carries none."""
+    if not name:
+        return None
+    found = _CARRIED.match(name)
+    return found.group(1).lower() if found else None
+
+
+def _folded(name: str) -> str:
+    return name.strip().casefold()
+
+
+def cut_from(listed: Optional[str], ordered_as: str) -> bool:
+    """Whether `listed` may be what an API left of the name `ordered_as` when it
+    cut it shorter than its token: then the token cannot be seen in a list."""
+    if not listed:
+        return False
+    short = _folded(listed)
+    return len(short) >= len(ORDER_PREFIX) and _folded(ordered_as).startswith(short)
+
+
+def keeps_tokens(sent: str, listed: Optional[str]) -> bool:
+    """Whether the way the API stored `sent` (as `listed`) would leave an order
+    token at the front of a name recognisable: stored as sent, case-folded,
+    trimmed, or cut no shorter than a token."""
+    if listed is None:
+        return True
+    stored, wanted = _folded(listed), _folded(sent)
+    if stored == wanted:
+        return True
+    return len(stored) >= ORDER_MARK_LENGTH and wanted.startswith(stored)

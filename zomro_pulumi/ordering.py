@@ -6,61 +6,52 @@ shows.  A name alone is no proof (another create, or another stack on the same
 account, may order the same name at the same moment), and neither is "it
 appeared while I was looking".
 
-Every order goes under `<image_name>-zp-<16 hex digits>`: the token is drawn
+Every order goes under `zp-<16 hex digits>-<image_name>`: the token is drawn
 from the operating system's randomness for this one order and sent once, so no
-other order, in this run or any other, carries it.  The image keeps that name
-until it is Active, when the lifecycle renames it (one `image.edit`, which also
-protects it if asked).
+other order, in this run or any other, carries it.  It stands at the front of
+the name, in letters case folding keeps, so that an API which stores names cut
+short, case-folded or trimmed still stores it (`model.token_of` reads it back).
+The image keeps that name until it is Active, when the lifecycle renames it
+(one `image.edit`, which also protects it if asked); the token stays in the
+resource's state, so that later runs know a late double of its order.
 
 An order whose answer is lost may or may not have been made.  Its image is
 looked for by the token; it is sent again (with the same token) only once a
 complete image list, taken after a grace period, proves it did not land.  A
-late landing of the first attempt then carries the same token, so it is known
-for this order's double, not mistaken for anyone else's image.  When time runs
-out first, the create fails with an error naming the token, which is how the
-image can be found (and taken over, or deleted) later; it is never ordered again.
+list proves that only while names are seen to keep tokens: once this run saw
+the API store a name altered beyond what a token survives, or the list holds a
+name that may be the ordered one cut shorter than its token, the create fails
+instead, naming the order.  A late landing of the first attempt carries the
+same token, so it is known for this order's double, not mistaken for anyone
+else's image.  When time runs out first, the create fails with an error naming
+the token, which is how the image can be found (and taken over, or deleted)
+later; it is never ordered again.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import secrets
+import threading
 from typing import Optional
 
 from .client import ZomroClient
 from .clock import Clock
 from .errors import ImageCreateError, UncertainOrderError, ZomroError
-from .fields import ORDER_TOKEN_LENGTH, ImageSpec
-from .model import ImageRecord
+from .fields import ImageSpec
+from .model import TOKEN_DIGITS, ImageRecord, cut_from, keeps_tokens, name_with_token, token_of
 from .poller import StatusPoller
 from .waits import APPEAR, Look, Say, wait_for
 
-SUFFIX = "-zp-"
-TOKEN_HEX = ORDER_TOKEN_LENGTH - len(SUFFIX)
 # After a lost answer: how long the image is looked for by its token before a
 # complete list may prove the order did not land, and how often it is sent.
 FIND_LOST_ORDER_FOR = 15.0
 ORDER_ATTEMPTS = 3
-# Earlier releases used 8 hex digits; their leftovers are still recognised.
-_TEMPORARY = re.compile(r"^(?P<base>.*)-zp-[0-9a-f]{8,16}$", re.DOTALL)
 
 
 def new_token() -> str:
     """A token no other order carries: 64 bits from the system's randomness."""
-    return secrets.token_hex(TOKEN_HEX // 2)
-
-
-def ordered_name(name: str, token: str) -> str:
-    return f"{name}{SUFFIX}{token}"
-
-
-def base_name(name: Optional[str]) -> Optional[str]:
-    """The wanted name inside an order's temporary name (else the name itself)."""
-    if name is None:
-        return None
-    found = _TEMPORARY.match(name)
-    return found.group("base") if found else name
+    return secrets.token_hex(TOKEN_DIGITS // 2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +60,10 @@ class Order:
 
     name: str
     """The image's wanted name."""
+    token: str
+    """This order's token, and nobody else's."""
     ordered_as: str
-    """The name the order carried: the wanted name plus this order's token."""
+    """The name the order carried: this order's token, then the wanted name."""
     image_id: Optional[str] = None
     """The id the order's own answer carried: proof of which image it made."""
     lost: Optional[ZomroError] = None
@@ -98,12 +91,27 @@ class Orders:
         self._client = client
         self._poller = poller
         self._clock = clock
+        self._lock = threading.Lock()
+        self.names_altered: Optional[str] = None
+        """What this run saw of a name stored other than sent, beyond what a token
+        survives: from then on no list proves that an order did not land."""
+
+    def observe(self, image_id: str, sent: str, listed: Optional[str]) -> None:
+        """Compare the name listed for an image with the name this run sent it."""
+        if keeps_tokens(sent, listed):
+            return
+        with self._lock:
+            if self.names_altered is None:
+                self.names_altered = (
+                    f"the API stored the name {sent!r} of image {image_id} as {listed!r}"
+                )
 
     def place(self, spec: ImageSpec, deadline: float, say: Say) -> Order:
         """Send the order; again only when a complete list proves the previous
         attempt did not land.  A lost answer is returned, not raised: the image
         may exist, and only its token can tell."""
-        order = Order(spec.image_name, ordered_name(spec.image_name, new_token()))
+        token = new_token()
+        order = Order(spec.image_name, token, name_with_token(spec.image_name, token))
         # Said before sending, so that even a run killed right after the order
         # leaves the name to look for in its output.
         say(f"ordering image {order.name!r} as {order.ordered_as!r} (its name until Active)")
@@ -120,7 +128,13 @@ class Orders:
                     "looking for the image by its token"
                 )
                 order = dataclasses.replace(order, lost=exc)
-                found, absent = self._look_for(order, deadline, say)
+                found, absent, unprovable = self._look_for(order, deadline, say)
+                if unprovable is not None:
+                    raise ImageCreateError(unknown_fate(
+                        order,
+                        f"got no answer ({exc.message}), and {unprovable}: no image list can "
+                        "prove that it did not land, so it was not ordered again",
+                    )) from None
                 if found is not None or not absent:
                     return dataclasses.replace(order, found=found)
                 if attempt == ORDER_ATTEMPTS:
@@ -138,10 +152,11 @@ class Orders:
 
     def _look_for(
         self, order: Order, deadline: float, say: Say
-    ) -> tuple[Optional[ImageRecord], bool]:
+    ) -> tuple[Optional[ImageRecord], bool, Optional[str]]:
         """(the image carrying the order's token, whether a complete list
-        proves there is none): looked for during a grace period, then once more
-        in a fresh list.  A list that cannot be had proves nothing."""
+        proves there is none, why no list can prove it): looked for during a
+        grace period, then once more in a fresh list.  A list that cannot be had
+        proves nothing; neither does one once names are seen not to keep tokens."""
         soon = min(deadline, self._clock.monotonic() + FIND_LOST_ORDER_FOR)
         try:
             sighting = wait_for(
@@ -149,17 +164,25 @@ class Orders:
                 label=f"the image ordered as {order.ordered_as!r}", deadline=soon,
                 limit=f"{FIND_LOST_ORDER_FOR:.0f}s", clock=self._clock, say=say,
             )
-            return sighting.record, False
+            return sighting.record, False, None
         except ImageCreateError:
             pass
         if self._clock.monotonic() >= deadline:
-            return None, False
+            return None, False, None
         try:
             records = self._client.list_images(max_age=0, deadline=deadline)
         except ZomroError:
-            return None, False
-        mine = sorted((r for r in records if r.image_name == order.ordered_as), key=_by_id)
-        return (mine[0] if mine else None), not mine
+            return None, False, None
+        mine = sorted((r for r in records if token_of(r.image_name) == order.token), key=_by_id)
+        if mine:
+            return mine[0], False, None
+        cut = next((r for r in records if cut_from(r.image_name, order.ordered_as)), None)
+        if cut is not None:
+            return None, False, (
+                f"image {cut.id} is listed as {cut.image_name!r}, which may be that name cut "
+                "shorter than its token"
+            )
+        return None, True, self.names_altered
 
     def identify(self, order: Order, deadline: float, limit: str, say: Say) -> Identified:
         """The image the order made: by the id its answer carried, or else by
@@ -203,7 +226,8 @@ def unknown_fate(order: Order, why: str) -> str:
     order (`why`), and how to find the image later if it was made after all."""
     return (
         f"the order of image {order.name!r} (sent as {order.ordered_as!r}) {why}. If it was "
-        "made after all, it is listed under that name (the panel shows it so): take it over "
+        f"made after all, its name starts with 'zp-{order.token}' (the panel shows it so; "
+        "in any case of letters, or cut short by the API): take it over "
         "by adding adopt_image_id='<its id>' to this image and running `pulumi up`, or delete "
         "it in the Zomro panel. Until then the next `pulumi up` orders a new image."
     )

@@ -24,7 +24,7 @@ from typing import Callable, Generic, Optional, Protocol, TypeVar
 
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import AuthError, ConfigError, ZomroError
-from .model import ImageRecord
+from .model import ImageRecord, token_of
 
 T = TypeVar("T")
 
@@ -92,6 +92,8 @@ class _Watch(Generic[T]):
     """Asked for both an id and a name: name the other images carrying it."""
     on_sighting: Callable[[Sighting], Optional[T]]
     deadline: float
+    token: Optional[str]
+    """The order token the watched name carries: any name carrying it matches."""
     started: float
     next_due: float
     finished: bool = False
@@ -131,8 +133,9 @@ class StatusPoller:
         """Block until `on_sighting` returns a value (returned here) or raises
         (raised here), or `deadline` passes (`WaitTimeout`).
 
-        Watch by `image_id`, or by `name` (an image named so) when the id is
-        not known yet; once seen, by its id.  A watch with a name is served by
+        Watch by `image_id`, or by `name` (an image named so; for a name that
+        carries an order token, any image whose name carries that token, however
+        the API stored it) when the id is not known yet; once seen, by its id.  A watch with a name is served by
         list rounds, and each sighting names the other images carrying it.  An answer that rules out any
         progress (`AuthError`, `ConfigError`) ends the wait with that error.
         With `absent_means_gone`, an image the list does not hold is reported as
@@ -149,6 +152,7 @@ class StatusPoller:
             absent_means_gone=absent_means_gone,
             on_sighting=on_sighting,
             deadline=deadline,
+            token=token_of(name),
             started=now,
             next_due=now + self.schedule.pause(0.0),
         )
@@ -301,16 +305,22 @@ class StatusPoller:
         return {id(w): Sighting(None, answered=False, problem=exc) for w in batch}
 
 
+def _named(watch: _Watch[object], record: ImageRecord) -> bool:
+    if watch.token is not None:
+        return token_of(record.image_name) == watch.token
+    return record.image_name == watch.name
+
+
 def _namesakes(watch: _Watch[object], records: Sequence[ImageRecord]) -> tuple[ImageRecord, ...]:
     """Other images carrying a watched name, once the watch knows its own id."""
     if not watch.namesakes:
         return ()
-    return tuple(r for r in records if r.image_name == watch.name and r.id != watch.image_id)
+    return tuple(r for r in records if _named(watch, r) and r.id != watch.image_id)
 
 
 def _by_name(watch: _Watch[object], records: Sequence[ImageRecord]) -> Sighting:
     named = sorted(
-        (r for r in records if r.image_name == watch.name),
+        (r for r in records if _named(watch, r)),
         key=lambda r: (len(r.id), r.id),
     )
     if not named:

@@ -43,6 +43,7 @@ from .errors import (
 )
 from .fields import (
     INPUTS,
+    ORDER_TOKEN,
     OUTPUTS,
     changes,
     check_inputs,
@@ -260,11 +261,12 @@ class ImageProvider(ResourceProvider):
         if spec.adopt_image_id:
             record = images.adopt(spec, say)
             return CreateResult(record.id, outputs(record, spec.inputs()))
-        record = images.create(spec, say).record
+        created = images.create(spec, say)
+        record = created.record
         # What is true goes into the state: an image whose rename or protection
         # failed after Active shows as a diff that the next `pulumi up` finishes.
         actual = {**spec.inputs(), "image_name": record.image_name, "protected": bool(record.protected)}
-        return CreateResult(record.id, outputs(record, actual))
+        return CreateResult(record.id, outputs(record, actual, {ORDER_TOKEN: created.token}))
 
     # ------------------------------------------------------------ read/update/delete
 
@@ -288,8 +290,9 @@ class ImageProvider(ResourceProvider):
                     "list does not hold it); check the id, or remove the lookup"
                 )
             return ReadResult(id_="", outs={})
+        _drop_doubles(images, id_, props, deadline)
         inputs = refreshed_inputs(record, props)
-        return ReadResult(id_=record.id, outs=outputs(record, inputs), inputs=inputs)
+        return ReadResult(id_=record.id, outs=outputs(record, inputs, props), inputs=inputs)
 
     @_briefly
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -302,17 +305,19 @@ class ImageProvider(ResourceProvider):
         record = images.looks.view(id_, deadline=deadline)
         if record is None:
             raise ZomroError(f"image {id_} disappeared during the update; run `pulumi refresh`")
-        return UpdateResult(outputs(record, spec.inputs()))
+        if "image_name" in form:
+            images.orders.observe(id_, spec.image_name, record.image_name)
+        _drop_doubles(images, id_, _plain(olds), deadline)
+        return UpdateResult(outputs(record, spec.inputs(), _plain(olds)))
 
     @_briefly
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         props = _plain(props)
         images = self._images(props.get("account"))
+        deadline = self._deadline(OPERATION_TIMEOUT)
         try:
-            images.delete(
-                id_, unprotect=_deletable(id_), say=_reporter(),
-                deadline=self._deadline(OPERATION_TIMEOUT),
-            )
+            images.delete(id_, unprotect=_deletable(id_), say=_reporter(), deadline=deadline)
+            _drop_doubles(images, id_, props, deadline)
         except ProtectedImageError as exc:
             raise ZomroError(
                 f"{exc.message} (protected=True), and nothing was deleted. To delete it anyway "
@@ -321,6 +326,20 @@ class ImageProvider(ResourceProvider):
                 f"destroy`): the provider then unprotects and deletes image {id_} only",
                 func=exc.func, err_type=exc.err_type, err_object=exc.err_object,
             ) from None
+
+
+def _drop_doubles(
+    images: ImageLifecycle, image_id: str, props: Mapping[str, Any], deadline: float
+) -> None:
+    """Images carrying the order token of this resource's create under another
+    id (an attempt that landed after the create returned): deleted, or named on
+    the resource's row.  From the shared list: no call when none is found."""
+    token = props.get(ORDER_TOKEN)
+    if not isinstance(token, str):
+        return
+    found = images.doubles.find(token, image_id, deadline=deadline)
+    if found:
+        images.doubles.drop(found, token, _reporter())
 
 
 def _refuse_protected_replacement(image_id: str, olds: Mapping[str, Any], replaces: list[str]) -> None:

@@ -147,6 +147,9 @@ class Image(dynamic.Resource, module="zomro", name="Image"):
     """The image's UUID in the cloud platform (Fleio/OpenStack)."""
     created: pulumi.Output[Optional[str]]
     """Date the image was ordered."""
+    order_token: pulumi.Output[Optional[str]]
+    """The token the image's order carried before its name until Active: later runs
+    delete, or name if protected, any other image carrying it."""
 
     @overload
     def __init__(

@@ -48,7 +48,7 @@ def fails_then_recovers(
 def test_a_killed_image_fails_up_naming_it_and_is_deleted(
     project: Project, emulator: Emulator
 ) -> None:
-    emulator.faults(kill_name="^Doomed")
+    emulator.faults(kill_name="-Doomed")
     fails_then_recovers(
         project,
         emulator,

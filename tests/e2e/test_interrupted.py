@@ -50,7 +50,7 @@ def killed_after_order(project: Project, emulator: Emulator) -> dict[str, Any]:
         proc.wait()
     (leftover,) = emulator.images()
     # the name its order carried, not yet renamed, which the killed run printed
-    assert re.fullmatch(rf"{UBUNTU['image_name']}-zp-[0-9a-f]{{16}}", leftover["image_name"])
+    assert re.fullmatch(rf"zp-[0-9a-f]{{16}}-{UBUNTU['image_name']}", leftover["image_name"])
     assert leftover["image_name"] in said.read_text()
     return leftover
 

@@ -59,7 +59,7 @@ def test_up_creates_an_active_image_with_exactly_the_documented_fields(
         "json",
     )
     # the first order of a run goes under a unique temporary name, renamed once Active
-    assert re.fullmatch(r"Ubuntu24-zp-[0-9a-f]{16}", form["image_name"])
+    assert re.fullmatch(r"zp-[0-9a-f]{16}-Ubuntu24", form["image_name"])
     assert image["image_name"] == "Ubuntu24" and outputs["img_name"] == "Ubuntu24"
     assert (form["os_distro"], form["order_period"]) == ("ubuntu", "-50")
     (resource,) = project.resources()

@@ -87,7 +87,8 @@ class FakeApi:
     `MISSING_SHAPES`), `hidden` (ids that are listed but answered as missing,
     like a foreign image), `order_reply` (one of `ORDER_REPLIES`),
     `lifecycle` (the statuses a new image shows, one step per look at it:
-    each list holding it and each single view).
+    each list holding it and each single view), `store_name` (how an order or
+    an edit stores a name: cut, case-folded, trimmed).
     """
 
     def __init__(self, rsps: responses.RequestsMock, clock: Optional[FakeClock] = None) -> None:
@@ -105,6 +106,7 @@ class FakeApi:
         self.single_as_object = True
         self.page_size_cap: Optional[int] = None
         self.lifecycle: list[str] = ["Saving", "Active"]
+        self.store_name: Callable[[str], str] = lambda name: name
         self.steps: dict[str, int] = {}
         self._ids = itertools.count(5206259)
         rsps.add_callback(responses.POST, ENDPOINT, callback=self._handle)
@@ -211,7 +213,7 @@ class FakeApi:
         if func == "image.edit":
             for key in ("image_name", "min_disk", "min_ram", "os_distro", "os_version", "architecture"):
                 if key in data:
-                    elem[key] = wrap(data[key])
+                    elem[key] = wrap(self.store_name(data[key]) if key == "image_name" else data[key])
             if "protected" in data:
                 elem["protected"] = element(image_id, protected=data["protected"] == "on")["protected"]
             return {"doc": {"ok": {}}}
@@ -226,7 +228,7 @@ class FakeApi:
         image_id = str(next(self._ids))
         self.images[image_id] = element(
             image_id,
-            image_name=data["image_name"],
+            image_name=self.store_name(data["image_name"]),
             region=data["region"],
             disk_format=data["disk_format"],
             os_distro=data["os_distro"].capitalize(),

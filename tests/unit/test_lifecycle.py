@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -20,7 +20,7 @@ from zomro_pulumi.statuses import STATUS_WORDS, Phase
 
 from .conftest import MISSING_SHAPES, ORDER, ORDER_REPLIES, VALID, FakeApi, Hang, fast_client, wrap
 
-TEMPORARY = re.compile(r"^Ubuntu24-zp-[0-9a-f]{16}$")
+TEMPORARY = re.compile(r"^zp-[0-9a-f]{16}-Ubuntu24$")
 FAILED_WORDS = [s.word for s in STATUS_WORDS if s.phase is Phase.FAILED]
 GONE_WORDS = [s.word for s in STATUS_WORDS if s.phase is Phase.GONE]
 
@@ -189,7 +189,7 @@ def test_images_of_the_same_name_are_never_taken_for_a_lost_order(rig: Rig) -> N
     def others_order_meanwhile(data: dict[str, str]) -> Any:
         if len(rig.api.images) < 2:
             rig.api.add_image(image_name="Ubuntu24", url=VALID["url"], fleio_status="Active")
-            rig.api.add_image(image_name="Ubuntu24-zp-00112233aabbccdd", url=VALID["url"])
+            rig.api.add_image(image_name="zp-00112233aabbccdd-Ubuntu24", url=VALID["url"])
         return None
 
     rig.api.queue("image", others_order_meanwhile)
@@ -218,7 +218,7 @@ def test_images_like_this_one_are_not_named_in_advice(rig: Rig) -> None:
     """Another resource's image with the same inputs, or an unfinished order's
     image, may belong to a stack this run knows nothing of: no advice about them."""
     rig.api.add_image(image_name="Ubuntu24", url=VALID["url"], region=VALID["region"], disk_format="iso")
-    rig.api.add_image(image_name="Ubuntu24-zp-0badcafe", url=VALID["url"], region=VALID["region"])
+    rig.api.add_image(image_name="zp-0badcafe0badcafe-Ubuntu24", url=VALID["url"], region=VALID["region"])
     rig.create()
     assert not any("adopt_image_id" in line or "warning" in line for line in rig.said)
     assert len(rig.api.images) == 3
@@ -495,3 +495,62 @@ def test_an_order_lost_every_time_ends_as_soon_as_a_list_proves_none_landed(rig:
     assert len(rig.api.forms(ORDER)) == 3 and rig.api.images == {}
     assert "none of them landed" in str(info.value)
     assert rig.clock.monotonic() - start < 3 * 60  # not the whole create_timeout
+
+
+# ---------------------------------------------------------------- names stored altered
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        lambda name: name[:19],  # cut down to the token itself
+        lambda name: name[:24],
+        lambda name: name.upper(),
+        lambda name: name.lower().strip()[:64],
+    ],
+    ids=["cut-19", "cut-24", "upper", "lower-trim-cut-64"],
+)
+def test_a_lost_answer_is_found_by_its_token_whatever_the_api_does_to_the_name(
+    rig: Rig, store: Callable[[str], str]
+) -> None:
+    rig.api.store_name = store
+    rig.api.order_reply = "none"
+    rig.api.queue(ORDER, lands_but_answer_lost(rig))
+    created = rig.create(image_name="Ubuntu24 " + "x" * 80)
+    assert len(rig.api.forms(ORDER)) == 1 and list(rig.api.images) == [created.record.id]
+
+
+def test_a_name_cut_shorter_than_its_token_proves_nothing_and_nothing_is_ordered_again(
+    rig: Rig,
+) -> None:
+    rig.api.store_name = lambda name: name[:12]
+    rig.api.queue(ORDER, lands_but_answer_lost(rig))
+    with pytest.raises(ImageCreateError) as info:
+        rig.create()
+    (order,) = rig.api.forms(ORDER)
+    message = str(info.value)
+    assert "not ordered again" in message and order["image_name"][:19] in message
+    assert "cut" in message and "adopt_image_id" in message
+    assert len(rig.api.images) == 1 and rig.api.forms("image.delete") == []
+
+
+def test_once_a_name_is_seen_stored_altered_no_list_proves_an_order_did_not_land(rig: Rig) -> None:
+    """An API that rewrites names (here: '-' to '_') may hide a token from every
+    list: after this run saw it do so, a lost order is never sent again."""
+    rig.api.store_name = lambda name: name.replace("-", "_")
+    first = rig.create()  # its answer carries the id: the altered name is seen
+    assert first.record.id == "5206259"
+    rig.api.queue(ORDER, lands_but_answer_lost(rig))
+    with pytest.raises(ImageCreateError, match="stored the name") as info:
+        rig.create(image_name="Debian12")
+    assert "not ordered again" in str(info.value)
+    assert len(rig.api.forms(ORDER)) == 2 and len(rig.api.images) == 2
+
+
+def test_names_stored_as_sent_or_only_case_folded_leave_lists_proof(rig: Rig) -> None:
+    rig.api.store_name = lambda name: name.upper()
+    rig.create()
+    rig.api.queue(ORDER, never_made)
+    created = rig.create(image_name="Debian12")
+    first, second = rig.api.forms(ORDER)[1:]
+    assert first["image_name"] == second["image_name"] and created.record.id == "5206260"

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zomro_pulumi.errors import DecodeError, ZomroError
+from zomro_pulumi.fields import NAME_LIMIT
 from zomro_pulumi.model import (
     DECODE_TABLE,
     LIST,
+    ORDER_MARK_LENGTH,
     VIEW,
     ImageRecord,
     as_list,
+    cut_from,
+    keeps_tokens,
+    name_with_token,
     to_bool,
     to_int,
+    token_of,
     unwrap,
 )
 
@@ -218,3 +226,42 @@ def test_each_attribute_takes_the_first_of_its_keys_that_decodes() -> None:
 def test_the_table_says_which_answer_carries_what() -> None:
     views = {d.attr: d.views for d in DECODE_TABLE}
     assert views["url"] == {VIEW} and views["cost"] == {LIST} and views["image_name"] == {LIST, VIEW}
+
+
+TOKENS = st.text("0123456789abcdef", min_size=16, max_size=16)
+NAMES = st.text(min_size=1, max_size=NAME_LIMIT).filter(lambda n: n.strip() == n and n.strip())
+
+
+@given(
+    token=TOKENS,
+    name=NAMES,
+    cut=st.one_of(st.none(), st.integers(ORDER_MARK_LENGTH, 255)),
+    case=st.sampled_from([str, str.upper, str.lower, str.casefold]),
+    trim=st.booleans(),
+)
+def test_an_order_token_survives_what_an_api_may_do_to_a_stored_name(
+    token: str, name: str, cut: int | None, case: object, trim: bool
+) -> None:
+    stored = name_with_token(name, token)
+    stored = stored.strip() if trim else stored
+    stored = case(stored)  # type: ignore[operator]
+    stored = stored[:cut] if cut else stored
+    assert token_of(stored) == token
+    assert keeps_tokens(name_with_token(name, token), stored)
+
+
+@given(token=TOKENS, name=NAMES, cut=st.integers(len("zp-"), ORDER_MARK_LENGTH - 1))
+def test_a_name_cut_shorter_than_its_token_is_known_for_a_possible_cut(
+    token: str, name: str, cut: int
+) -> None:
+    ordered = name_with_token(name, token)
+    assert token_of(ordered[:cut]) is None and cut_from(ordered[:cut].upper(), ordered)
+    assert not keeps_tokens(ordered, ordered[:cut])
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Ubuntu24", "zp-0123456789abcde-x", "x-zp-0123456789abcdef", "zp-0123456789abcdef0-x", ""],
+)
+def test_names_without_a_token_at_their_front_carry_none(name: str) -> None:
+    assert token_of(name) is None

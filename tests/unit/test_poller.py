@@ -252,13 +252,13 @@ def test_a_watch_by_name_finds_the_image_then_follows_its_id(clock: FakeClock) -
     def judge(sighting: Sighting) -> Optional[ImageRecord]:
         rounds.append(sighting)
         if len(rounds) == 2:
-            source.add("2", name="Ubuntu24-zp-0011aabb")  # the order lands
+            source.add("2", name="zp-0011aabb0011aabb-Ubuntu24")  # the order lands
         if len(rounds) == 4:
             source.images["2"] = dataclasses.replace(source.images["2"], image_name="renamed")
             source.active_at["2"] = clock.monotonic()
         return when_active(sighting)
 
-    record = poller.wait(judge, deadline=clock.monotonic() + 600, name="Ubuntu24-zp-0011aabb")
+    record = poller.wait(judge, deadline=clock.monotonic() + 600, name="zp-0011aabb0011aabb-Ubuntu24")
     assert record.id == "2" and record.image_name == "renamed"
     assert [s.record.id if s.record else None for s in rounds] == [None, None, "2", "2", "2"]
     # By name: the list; once seen, by its id: single views (one waiter, three pages).
@@ -268,9 +268,9 @@ def test_a_watch_by_name_finds_the_image_then_follows_its_id(clock: FakeClock) -
 def test_images_with_the_watched_name_are_reported_as_duplicates(clock: FakeClock) -> None:
     source = Source(clock)
     for image_id in ("11", "12", "13"):
-        source.add(image_id, name="x-zp-00000001")
+        source.add(image_id, name="zp-0000000100000001-x")
     poller = StatusPoller(source, clock=clock)
-    first = poller.wait(first_sighting, deadline=clock.monotonic() + 60, name="x-zp-00000001")
+    first = poller.wait(first_sighting, deadline=clock.monotonic() + 60, name="zp-0000000100000001-x")
     assert first.record is not None and first.record.id == "11"
     assert [r.id for r in first.duplicates] == ["12", "13"]
 

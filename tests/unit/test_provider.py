@@ -18,7 +18,7 @@ from zomro_pulumi.provider import OPERATION_TIMEOUT
 
 from .conftest import ENDPOINT, MISSING_SHAPES, ORDER, VALID, FakeApi, Hang, envelope_error, wrap
 
-TEMPORARY = re.compile(r"^Ubuntu24-zp-[0-9a-f]{16}$")
+TEMPORARY = re.compile(r"^zp-[0-9a-f]{16}-Ubuntu24$")
 
 
 @contextlib.contextmanager
@@ -148,7 +148,9 @@ def test_order_answer_without_id_finds_the_new_image_by_its_unique_name(
 def test_every_create_orders_under_its_own_token(api: FakeApi, provider: ImageProvider) -> None:
     provider.create(dict(VALID))
     second = provider.create({**VALID, "image_name": "Debian12"})
-    assert [o["image_name"][:12] for o in api.forms(ORDER)] == ["Ubuntu24-zp-", "Debian12-zp-"]
+    assert [o["image_name"][:3] + o["image_name"][19:] for o in api.forms(ORDER)] == [
+        "zp--Ubuntu24", "zp--Debian12"
+    ]
     assert (second.outs or {})["image_name"] == "Debian12"
     assert [e["image_name"] for e in api.edits()] == ["Ubuntu24", "Debian12"]
 
@@ -199,7 +201,7 @@ def test_an_active_image_is_kept_when_its_finish_fails(
 def test_images_like_the_new_one_are_left_alone_and_unnamed(
     api: FakeApi, provider: ImageProvider, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    leftover = api.add_image(image_name="Ubuntu24-zp-00c0ffee", url=VALID["url"])
+    leftover = api.add_image(image_name="zp-00c0ffee00c0ffee-Ubuntu24", url=VALID["url"])
     twin = api.add_image(image_name="Ubuntu24", url=VALID["url"])
     result = provider.create(dict(VALID))
     assert result.id not in (leftover, twin) and {leftover, twin} <= set(api.images)
@@ -506,3 +508,68 @@ def test_refresh_and_destroy_against_a_hanging_api_end_within_their_bound(
         with reported():
             operation()
         assert clock.monotonic() - start <= OPERATION_TIMEOUT + 60
+
+
+# ---------------------------------------------------------------- late doubles of an order
+
+
+def late_double(api: FakeApi, state: dict[str, Any], **fields: Any) -> str:
+    """An image the create's earlier, lost attempt made after the create returned."""
+    token = state["order_token"]
+    fields.setdefault("protected", False)
+    return api.add_image(image_name=f"zp-{token}-{state['image_name']}", url=VALID["url"], **fields)
+
+
+def test_the_order_token_is_kept_in_the_state(api: FakeApi, provider: ImageProvider) -> None:
+    created = provider.create(dict(VALID))
+    outs = created.outs or {}
+    (order,) = api.forms(ORDER)
+    assert order["image_name"] == f"zp-{outs['order_token']}-Ubuntu24"
+    read = provider.read(created.id, outs)
+    assert (read.outs or {})["order_token"] == outs["order_token"]
+    updated = provider.update(created.id, outs, {**VALID, "min_ram": 2})
+    assert (updated.outs or {})["order_token"] == outs["order_token"]
+
+
+@pytest.mark.parametrize("operation", ["read", "update", "delete"])
+def test_a_late_double_of_the_create_is_deleted_by_any_later_operation(
+    api: FakeApi, provider: ImageProvider, operation: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = provider.create(dict(VALID))
+    state = dict(created.outs or {})
+    other = api.add_image(image_name="zp-0123456789abcdef-Ubuntu24", url=VALID["url"])
+    double = late_double(api, state)
+    if operation == "read":
+        provider.read(created.id, state)
+    elif operation == "update":
+        provider.update(created.id, state, {**VALID, "min_ram": 2})
+    else:
+        provider.delete(created.id, state)
+    assert [d["elid"] for d in api.forms("image.delete")][-1:] == [double]
+    kept = {other} | ({created.id} if operation != "delete" else set())
+    assert set(api.images) == kept
+    err = capsys.readouterr().err
+    assert double in err and state["order_token"] in err
+
+
+def test_a_protected_late_double_is_named_not_deleted(
+    api: FakeApi, provider: ImageProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = provider.create(dict(VALID))
+    state = dict(created.outs or {})
+    double = late_double(api, state, protected=True)
+    provider.read(created.id, state)
+    assert api.forms("image.delete") == [] and double in api.images
+    err = capsys.readouterr().err
+    assert f"warning: image {double} also carries order token {state['order_token']}" in err
+
+
+def test_a_state_without_a_token_reads_and_updates_as_before(api: FakeApi, provider: ImageProvider) -> None:
+    """A stack of an earlier release: no token, so no output appears from nowhere."""
+    image_id = api.add_image(image_name="Ubuntu24", url=VALID["url"])
+    api.add_image(image_name="zp-0123456789abcdef-Ubuntu24", url=VALID["url"])
+    read = provider.read(image_id, dict(VALID))
+    assert "order_token" not in (read.outs or {})
+    updated = provider.update(image_id, dict(VALID), {**VALID, "min_ram": 2})
+    assert "order_token" not in (updated.outs or {})
+    assert api.forms("image.delete") == [] and len(api.images) == 2

@@ -517,6 +517,7 @@ class Api:
                 raise missed(field)
             fields[field] = check_field(field, raw, cfg)
         fields["os_version"] = check_field("os_version", form.get("os_version", ""), cfg)
+        fields["image_name"] = cfg.stored_name(fields["image_name"])
         image = self.state.order(call.user, fields, call.now)
         return order_reply(cfg.order_reply, str(image.id))
 
@@ -563,6 +564,8 @@ class Api:
             if raw == "" and field != "os_version":
                 raise missed(field)
             changes[field] = check_field(field, raw, self.state.config)
+        if "image_name" in changes:
+            changes["image_name"] = self.state.config.stored_name(changes["image_name"])
         # url, region, disk_format, pricelist, image_type: read-only in the
         # panel's edit form, so (like BILLmanager) they are silently ignored.
         try:

@@ -42,6 +42,9 @@ MISSING_ID_ERRORS: tuple[str, ...] = ("missed", "value", "access", "http404", "h
 #: ``doc["item.id"]`` (all wrapped), ``doc.id`` as a bare string, or nowhere.
 ORDER_REPLIES: tuple[str, ...] = ("id", "elid", "item.id", "bare", "none")
 
+#: How a stored image name's letters are folded: kept as sent, or lower or upper case.
+NAME_CASES: tuple[str, ...] = ("kept", "lower", "upper")
+
 #: The word an image shows during ``queued_for`` before its saving word.
 QUEUED_WORD = "queued"
 
@@ -354,6 +357,22 @@ class EmulatorConfig:
         runtime=True,
     )
     lose_orders: int = setting(1, COUNT, "how many orders lose_order_name still loses", runtime=True)
+    lost_order_lands_after: Optional[float] = setting(
+        None,
+        Number(nullable=True, metavar="SECONDS"),
+        "an order lose_order_name loses is made this many seconds after its lost answer "
+        "(0 = at once; none = never)",
+        runtime=True,
+    )
+    name_cut: int = setting(
+        0, COUNT, "image names are stored cut to this many characters (0 = whole)", runtime=True
+    )
+    name_case: str = setting(
+        "kept", Choice(choices=NAME_CASES), "image names are stored in this case", runtime=True
+    )
+    name_trim: bool = setting(
+        False, Flag(), "image names are stored without surrounding blanks", runtime=True
+    )
     transient_rate: float = setting(
         0.0, RATE, "probability of a transient fault per API request", runtime=True
     )
@@ -404,6 +423,15 @@ class EmulatorConfig:
     log_requests: bool = setting(
         False, Flag(), "print one line per API request (func and outcome, never credentials)"
     )
+
+    def stored_name(self, name: str) -> str:
+        """An image name as the API stores it under ``name_trim``, ``name_case``
+        and ``name_cut`` (in that order)."""
+        if self.name_trim:
+            name = name.strip()
+        if self.name_case != "kept":
+            name = name.lower() if self.name_case == "lower" else name.upper()
+        return name[: self.name_cut] if self.name_cut else name
 
     def all_accounts(self) -> dict[str, str]:
         """The accounts that can log in: demo (unless disabled) plus ``accounts``."""

@@ -91,6 +91,11 @@ class EmulatorApp:
         fault = self.state.begin_request(func, is_mutating(func, form))
         if func == ORDER_FUNC and self.state.lose_order(form.get("image_name", "")):
             fault = Fault(kind="5xx", code=502)
+            lands_after = self.state.config.lost_order_lands_after
+            if lands_after == 0:
+                fault.after_change = True
+            elif lands_after is not None:
+                self.state.later(lands_after, lambda: self.api.handle(form, time.time(), Fault()))
         if fault.late == "act":  # the change itself is late (no lock is held here)
             time.sleep(fault.late_s)
         stamp = time.time()

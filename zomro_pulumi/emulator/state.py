@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .config import DEMO_USER, QUEUED_WORD, EmulatorConfig
 
@@ -207,6 +207,8 @@ class EmulatorState:
         #: Every deletion started through the API or done by the admin side, oldest
         #: first (``GET /_emulator/deletions``).
         self.deletions: list[dict[str, Any]] = []
+        #: Requests the backend carries out later (orders that land after a lost answer).
+        self.timers: list[threading.Timer] = []
         if config.state_file:
             self.load()
 
@@ -500,6 +502,15 @@ class EmulatorState:
             cfg.lose_orders -= 1
             return True
 
+    def later(self, seconds: float, action: Callable[[], Any]) -> None:
+        """Run ``action`` (an API request made by the backend after its answer was
+        lost) ``seconds`` from now, unless the emulator is reset first."""
+        timer = threading.Timer(seconds, action)
+        timer.daemon = True
+        with self.lock:
+            self.timers = [t for t in self.timers if t.is_alive()] + [timer]
+        timer.start()
+
     def record(self, entry: dict[str, Any]) -> int:
         """Append a request-log entry (the caller has masked credentials); its number."""
         with self.lock:
@@ -524,6 +535,9 @@ class EmulatorState:
             self.reset_stats()
             self.orders.clear()
             self.deletions.clear()
+            for timer in self.timers:
+                timer.cancel()
+            self.timers.clear()
             self.config = self.startup_config.copy()
             self.draws = FaultDraws(self.config.seed)
             self.save()
