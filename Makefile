@@ -24,9 +24,9 @@ bench: setup
 bench-quick: setup
 	.venv/bin/python benchmarks/run.py --quick
 
-# many seeded chaos schedules through the real CLI (SEEDS=50 make soak)
+# many seeded chaos schedules through the real CLI (SEEDS=50 JOBS=2 make soak)
 soak: setup
-	PATH="$$(scripts/ensure-pulumi.sh | tail -n 1):$$PATH" .venv/bin/python benchmarks/soak.py --seeds $${SEEDS:-20}
+	PATH="$$(scripts/ensure-pulumi.sh | tail -n 1):$$PATH" .venv/bin/python benchmarks/soak.py --seeds $${SEEDS:-20} --jobs $${JOBS:-1}
 
 # wheel and sdist in dist/ (install with: pip install dist/zomro_pulumi-*.whl)
 dist: setup

@@ -25,7 +25,7 @@ from .client import ZomroClient
 from .clock import Clock
 from .errors import ConfigError, ImageCreateError, ProtectedImageError, ZomroError
 from .fields import ImageSpec, to_form
-from .model import ImageRecord, token_of
+from .model import ImageRecord, keeps_tokens, token_of
 from .ordering import Identified, Order, Orders, unknown_fate
 from .poller import StatusPoller
 from .statuses import Phase
@@ -199,7 +199,10 @@ class ImageLifecycle:
         except Exception as exc:
             return self._after_failure(order, image_id, spec, exc, say)
         assert found.record is not None  # seen Active
-        self.orders.observe(found.image_id, order.ordered_as, found.record.image_name)
+        listed = found.record.image_name
+        self.orders.observe(found.image_id, order.ordered_as, listed)
+        if order.attempts > 1 and not keeps_tokens(order.ordered_as, listed):
+            warnings.append(_untraceable(order, listed, say))
         created = self._finish(found.record, spec, deadline, say)
         return dataclasses.replace(
             created, warnings=tuple(warnings) + created.warnings, token=order.token
@@ -372,6 +375,20 @@ class ImageLifecycle:
             clock=self._clock,
             say=say or self._say,
         )
+
+
+def _untraceable(order: Order, listed: Optional[str], say: Say) -> str:
+    """A warning: an earlier attempt of an order sent again may still land, and
+    the API's way of storing names hides the token it would be known by."""
+    warning = (
+        f"warning: the API stored the name of this image as {listed!r}, not as "
+        f"{order.ordered_as!r}, so its order token cannot be seen in a list; the order "
+        f"was sent {order.attempts} times. If an earlier attempt lands after all, the "
+        f"panel lists it under what the API keeps of {order.ordered_as!r}, as it did here: "
+        "it is this order's double, and no resource holds it; delete it in the Zomro panel"
+    )
+    say(warning)
+    return warning
 
 
 def _why(exc: ZomroError, message: str) -> str:

@@ -378,6 +378,15 @@ def cut_from(listed: Optional[str], ordered_as: str) -> bool:
     return len(short) >= len(ORDER_PREFIX) and _folded(ordered_as).startswith(short)
 
 
+_CUT_TOKEN = re.compile(r"zp-[0-9a-f]{0,15}", re.IGNORECASE | re.ASCII)
+
+
+def cut_token(listed: Optional[str]) -> bool:
+    """Whether a listed name is an order's name cut shorter than its token (a
+    leftover of any order): the API cuts names below what a token survives."""
+    return bool(listed) and _CUT_TOKEN.fullmatch(_folded(listed or "")) is not None
+
+
 def keeps_tokens(sent: str, listed: Optional[str]) -> bool:
     """Whether the way the API stored `sent` (as `listed`) would leave an order
     token at the front of a name recognisable: stored as sent, case-folded,

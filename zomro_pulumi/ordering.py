@@ -39,7 +39,15 @@ from .client import ZomroClient
 from .clock import Clock
 from .errors import ImageCreateError, UncertainOrderError, ZomroError
 from .fields import ImageSpec
-from .model import TOKEN_DIGITS, ImageRecord, cut_from, keeps_tokens, name_with_token, token_of
+from .model import (
+    TOKEN_DIGITS,
+    ImageRecord,
+    cut_from,
+    cut_token,
+    keeps_tokens,
+    name_with_token,
+    token_of,
+)
 from .poller import StatusPoller
 from .waits import APPEAR, Look, Say, wait_for
 
@@ -181,6 +189,12 @@ class Orders:
             return None, False, (
                 f"image {cut.id} is listed as {cut.image_name!r}, which may be that name cut "
                 "shorter than its token"
+            )
+        cut = next((r for r in records if cut_token(r.image_name)), None)
+        if cut is not None:
+            return None, False, (
+                f"image {cut.id} is listed as {cut.image_name!r}: the API stores names cut "
+                "shorter than an order token"
             )
         return None, True, self.names_altered
 

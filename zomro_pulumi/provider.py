@@ -284,6 +284,7 @@ class ImageProvider(ResourceProvider):
         if record is not None and props.get("url") is None and record.url is None:
             record = images.looks.view(id_, deadline=deadline) or record
         if record is None or record.phase is Phase.GONE:
+            _drop_doubles(images, id_, props, deadline)
             if looked_up:
                 raise ZomroError(
                     f"Image.get: image {id_} is not in this Zomro account (the complete image "
@@ -337,9 +338,19 @@ def _drop_doubles(
     token = props.get(ORDER_TOKEN)
     if not isinstance(token, str):
         return
-    found = images.doubles.find(token, image_id, deadline=deadline)
+    say = _reporter()
+    try:
+        found = images.doubles.find(token, image_id, deadline=deadline)
+    except ConfigError:
+        raise
+    except ZomroError as exc:
+        say(
+            f"{WARNING}could not look for other images carrying order token {token} ({exc}); "
+            "the next refresh looks again"
+        )
+        return
     if found:
-        images.doubles.drop(found, token, _reporter())
+        images.doubles.drop(found, token, say)
 
 
 def _refuse_protected_replacement(image_id: str, olds: Mapping[str, Any], replaces: list[str]) -> None:

@@ -3,7 +3,9 @@
 Each seed draws a schedule (see `harness.chaos`): order answers with or without
 ids, names shared by several images, one stack or two on one account, answers
 lost before and after the API acted, late answers, failing, cut-short and
-self-contradicting lists, pages capped without paging fields.  The seeds here
+self-contradicting lists, pages capped without paging fields, names stored cut
+(below and above the token's length), case-folded or trimmed, and lost orders
+that land at once or after their create ordered again and returned.  The seeds here
 are fixed so that together they cover every dimension; `make soak` runs many.
 """
 
@@ -28,6 +30,12 @@ def test_the_fixed_seeds_cover_every_dimension() -> None:
     assert all(
         len({i["image_name"] for i in s.images.values()}) < len(s.images) for s in schedules
     )
+    cuts = {s.emulator.get("name_cut", 0) for s in schedules}
+    assert any(0 < cut < 19 for cut in cuts) and any(cut >= 19 for cut in cuts)
+    assert any(s.emulator.get("name_case", "kept") != "kept" for s in schedules)
+    assert any(s.emulator.get("name_trim") for s in schedules)
+    landings = {s.faults.get("lost_order_lands_after") for s in schedules}
+    assert 0.0 in landings and any(t and t > 15 for t in landings)  # late: after a re-order
 
 
 @pytest.mark.parametrize("seed", SEEDS)

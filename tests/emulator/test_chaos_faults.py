@@ -449,3 +449,60 @@ def test_lose_order_name_loses_the_next_matching_orders_without_making_them() ->
         assert (other.status_code, lost.status_code, made.status_code) == (200, 502, 200)
         names = [i["image_name"] for i in requests.get(srv.admin_url + "images", timeout=10).json()]
         assert names == ["Other", "Shared-zp-1"]  # the lost one was not made
+
+
+def test_a_lost_order_lands_at_once_or_later_as_lost_order_lands_after_says(make_client: Any) -> None:
+    c = make_client(lose_order_name="Shared", lose_orders=2, lost_order_lands_after=0)
+    c.login()
+    assert c.post(order_form(c, image_name="Shared-1")).status_code == 502
+    assert [i["image_name"] for i in images(c)] == ["Shared-1"]  # made, its answer lost
+    c.admin_json("POST", "faults", {"lost_order_lands_after": 0.5})
+    assert c.post(order_form(c, image_name="Shared-2")).status_code == 502
+    assert [i["image_name"] for i in images(c)] == ["Shared-1"]  # not yet
+    deadline = time.monotonic() + 10
+    while len(images(c)) < 2:
+        assert time.monotonic() < deadline, "the late order never landed"
+        time.sleep(0.05)
+    assert [i["image_name"] for i in images(c)] == ["Shared-1", "Shared-2"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "stored"),
+    [
+        ({}, "zp-0123456789abcdef-Ubuntu 24"),
+        ({"name_cut": 12}, "zp-012345678"),
+        ({"name_case": "upper"}, "ZP-0123456789ABCDEF-UBUNTU 24"),
+        ({"name_case": "lower", "name_cut": 22}, "zp-0123456789abcdef-ub"),
+    ],
+)
+def test_names_are_stored_as_the_name_switches_say_on_order_and_edit(
+    make_client: Any, settings: dict[str, Any], stored: str
+) -> None:
+    c = make_client(activation_delay=0, **settings)
+    c.login()
+    c.post(order_form(c, image_name="zp-0123456789abcdef-Ubuntu 24")).raise_for_status()
+    (image,) = images(c)
+    assert image["image_name"] == stored
+    assert c.call("image")["elem"]["image_name"]["$"] == stored
+    edited = "zp-0123456789abcdef-Ubuntu 24"
+    c.call("image.edit", elid=str(image["id"]), sok="ok", image_name=edited)
+    assert images(c)[0]["image_name"] == stored
+
+
+def test_name_trim_drops_surrounding_blanks(make_client: Any) -> None:
+    c = make_client(name_trim=True)
+    c.login()
+    c.post(order_form(c, image_name="  Ubuntu24 ")).raise_for_status()
+    assert [i["image_name"] for i in images(c)] == ["Ubuntu24"]
+
+
+def test_list_filter_hides_images_with_counts_that_agree_and_the_view_shows_them(
+    make_client: Any,
+) -> None:
+    c = make_client(list_filter="^img0$")
+    made = add_images(c, 3)
+    doc = list_doc(c)
+    assert ids(doc) == [made[0]] and doc["p_elems"]["$"] == "1"
+    assert c.call("image.edit", elid=made[2])["elid"]["$"] == made[2]
+    c.admin_json("POST", "faults", {"list_filter": None})
+    assert ids(list_doc(c)) == made

@@ -554,3 +554,25 @@ def test_names_stored_as_sent_or_only_case_folded_leave_lists_proof(rig: Rig) ->
     created = rig.create(image_name="Debian12")
     first, second = rig.api.forms(ORDER)[1:]
     assert first["image_name"] == second["image_name"] and created.record.id == "5206260"
+
+
+def test_names_cut_short_of_a_token_in_the_list_prove_nothing(rig: Rig) -> None:
+    """A leftover of any order, listed cut shorter than a token, shows that the API
+    cuts names: an order that did not land is not sent again on a list's word."""
+    rig.api.add_image(image_name="zp-0badcafe", url=VALID["url"])
+    rig.api.queue(ORDER, never_made)
+    with pytest.raises(ImageCreateError, match="cut shorter than an order token"):
+        rig.create()
+    assert len(rig.api.forms(ORDER)) == 1
+
+
+def test_an_order_sent_again_whose_name_is_cut_short_warns_of_an_untraceable_late_landing(
+    rig: Rig,
+) -> None:
+    rig.api.store_name = lambda name: name[:12]
+    rig.api.queue(ORDER, never_made)
+    created = rig.create()
+    first, second = rig.api.forms(ORDER)
+    assert first["image_name"] == second["image_name"]
+    (warning,) = [w for w in created.warnings if "cannot be seen" in w]
+    assert first["image_name"] in warning and "delete it in the Zomro panel" in warning

@@ -16,6 +16,7 @@ from zomro_pulumi.model import (
     ImageRecord,
     as_list,
     cut_from,
+    cut_token,
     keeps_tokens,
     name_with_token,
     to_bool,
@@ -265,3 +266,12 @@ def test_a_name_cut_shorter_than_its_token_is_known_for_a_possible_cut(
 )
 def test_names_without_a_token_at_their_front_carry_none(name: str) -> None:
     assert token_of(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "cut"),
+    [("zp-0badcafe", True), ("ZP-0BAD ", True), ("zp-", True), ("zp-0123456789abcdef", False),
+     ("zp-0123456789abcdef-x", False), ("zp-notahex", False), ("Ubuntu24", False), ("", False)],
+)
+def test_a_listed_name_that_is_an_order_token_cut_short_is_known(name: str, cut: bool) -> None:
+    assert cut_token(name) is cut

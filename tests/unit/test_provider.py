@@ -573,3 +573,27 @@ def test_a_state_without_a_token_reads_and_updates_as_before(api: FakeApi, provi
     updated = provider.update(image_id, dict(VALID), {**VALID, "min_ram": 2})
     assert "order_token" not in (updated.outs or {})
     assert api.forms("image.delete") == [] and len(api.images) == 2
+
+
+def test_a_double_of_an_image_deleted_in_the_panel_goes_with_it(
+    api: FakeApi, provider: ImageProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = provider.create(dict(VALID))
+    state = dict(created.outs or {})
+    double = late_double(api, state)
+    del api.images[created.id]  # deleted in the panel
+    assert provider.read(created.id, state).id == ""
+    assert api.images == {} and double in capsys.readouterr().err
+
+
+def test_a_failing_look_for_doubles_fails_no_update_and_says_so(
+    api: FakeApi, provider: ImageProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    created = provider.create(dict(VALID))
+    state = dict(created.outs or {})
+    api.clock.advance(60)  # the create's list is old now
+    api.queue("image", *[(502, "<html>bad gateway</html>")] * 50)
+    updated = provider.update(created.id, state, {**VALID, "min_ram": 2})
+    assert (updated.outs or {})["min_ram"] == 2
+    err = capsys.readouterr().err
+    assert f"could not look for other images carrying order token {state['order_token']}" in err

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -525,6 +526,8 @@ class Api:
         cfg = self.state.config
         form, now = call.form, call.now
         images = _sorted(self.state.images_of(call.user), form.get("p_col", ""))
+        if cfg.list_filter:  # a filter saved in the panel: the counts agree with it
+            images = [img for img in images if re.search(cfg.list_filter, img.image_name)]
         p_num = _page_param("p_num", form.get("p_num", ""), 1)
         size = _page_param("p_cnt", form.get("p_cnt", ""), cfg.default_page_size)
         if size == 0:

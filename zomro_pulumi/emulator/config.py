@@ -404,6 +404,13 @@ class EmulatorConfig:
         "self-contradictions drawn for a faulty list answer",
         runtime=True,
     )
+    list_filter: Optional[str] = setting(
+        None,
+        Regex(),
+        "the image list shows only images whose name matches, its counts agreeing "
+        "(a filter saved in the panel); the single view shows every image",
+        runtime=True,
+    )
     omit_paging_fields: bool = setting(
         False, Flag(), "list answers carry no p_cnt, p_elems, p_num", runtime=True
     )
