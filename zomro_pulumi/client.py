@@ -99,6 +99,10 @@ class ZomroClient:
         self._generation = 0
         self._inflight: Optional[tuple[int, Future[list[ImageRecord]]]] = None
         self._cached: Optional[tuple[int, float, list[ImageRecord]]] = None
+        self.hides_images: Optional[str] = None
+        """Why the image list is known to hide images (a filter saved in the panel):
+        an image its own view shows that a complete list left out.  Set once, for
+        the client's life (the run); no absence is taken from a list after that."""
 
     def __repr__(self) -> str:
         return f"ZomroClient(endpoint={self.endpoint!r}, auth={self.wire.auth_kind})"
@@ -138,6 +142,18 @@ class ZomroClient:
                 raise
 
     # ------------------------------------------------------------------ images
+
+    def note_hidden(self, image_id: str) -> bool:
+        """Remember that a complete list left out image `image_id`, which its own
+        view shows; True the first time (to say it once)."""
+        with self._list_lock:
+            if self.hides_images is not None:
+                return False
+            self.hides_images = (
+                f"image {image_id} exists (its own view shows it) but the complete image list "
+                "does not hold it"
+            )
+            return True
 
     def _invalidate(self) -> None:
         with self._list_lock:

@@ -6,7 +6,10 @@ the decisions.  Three rules shape it:
 
 - Whether an image exists is decided by a complete image list, never by the
   wording of an error: a call on one id that fails is followed by a fresh list,
-  and only an image still listed makes the error the caller's problem.
+  and only an image still listed makes the error the caller's problem.  An image
+  the list does not show is gone only when its own view fails too: a filter
+  saved in the panel may hide a live image from a list that is complete in its
+  counts (`Looks.unlisted`, which says once a run that the list looks filtered).
 - Nothing is discarded without a last look.  A create that fails deletes the
   image it ordered only when a last look shows it is not Active; an image that
   turned Active after all is kept (and the create succeeds), and an image whose
@@ -32,6 +35,7 @@ from .statuses import Phase
 from .waits import APPEAR, BECOME_ACTIVE, DISAPPEAR, Look, Say, StateChange, wait_for
 
 DELETE_TIMEOUT = 600.0
+WARNING = "warning: "
 # How long a last look (before discarding) and other single checks may take.
 LOOK_TIMEOUT = 60.0
 
@@ -84,6 +88,29 @@ class Looks:
         except ZomroError:
             return single  # what only the list shows (the cost) can wait
         return single.merged(from_list) if from_list else single
+
+    def unlisted(
+        self, image_id: str, say: Say, *, deadline: Optional[float] = None
+    ) -> Optional[ImageRecord]:
+        """An image a complete list does not hold, as its own view shows it (no
+        list filter applies to a view); None when the view fails too, or shows it
+        gone.  One it shows alive means the list hides images: said once a run."""
+        try:
+            record = self._client.get_image(image_id, deadline=deadline)
+        except ConfigError:
+            raise
+        except ZomroError:
+            return None
+        if record.phase is Phase.GONE:
+            return None
+        if self._client.note_hidden(image_id):
+            say(
+                f"{WARNING}{self._client.hides_images}: the account's image list looks "
+                "filtered (a filter saved in the Zomro panel's image list?). For the rest of "
+                "this run no image is taken for gone, and no lost order is sent again, on the "
+                "list's word; clear the filter in the panel"
+            )
+        return record
 
     def last_look(self, image_id: str) -> Optional[ImageRecord]:
         """The image as it is now, for a decision that cannot be taken back:
@@ -325,7 +352,10 @@ class ImageLifecycle:
         except ConfigError:
             raise
         except ZomroError:
-            if self.looks.locate(image_id, deadline=deadline) is None:
+            if (
+                self.looks.locate(image_id, deadline=deadline) is None
+                and self.looks.unlisted(image_id, self._say, deadline=deadline) is None
+            ):
                 raise ZomroError(
                     f"image {image_id} no longer exists (it is not in the image list); run "
                     "`pulumi refresh` to drop it from the stack"
@@ -354,6 +384,8 @@ class ImageLifecycle:
             raise
         except ZomroError as exc:
             record = self.looks.locate(image_id, deadline=deadline)
+            if record is None:
+                record = self.looks.unlisted(image_id, say or self._say, deadline=deadline)
             if record is None or record.phase is Phase.GONE:
                 return
             if not record.protected:

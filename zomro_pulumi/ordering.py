@@ -184,6 +184,8 @@ class Orders:
         mine = sorted((r for r in records if token_of(r.image_name) == order.token), key=_by_id)
         if mine:
             return mine[0], False, None
+        if self._client.hides_images:
+            return None, False, f"the account's image list hides images ({self._client.hides_images})"
         cut = next((r for r in records if cut_from(r.image_name, order.ordered_as)), None)
         if cut is not None:
             return None, False, (

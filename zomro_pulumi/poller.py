@@ -266,9 +266,9 @@ class StatusPoller:
                     seen[id(w)] = _by_name(w, records)
                 elif w.image_id in listed:
                     seen[id(w)] = Sighting(listed[w.image_id], duplicates=_namesakes(w, records))
-                elif w.absent_means_gone:
-                    seen[id(w)] = Sighting(None)
                 else:
+                    # Not listed: gone only if its own view fails too (a list
+                    # filter saved in the panel may hide a live image).
                     to_view.append(w)
         else:
             to_view = list(batch)

@@ -281,7 +281,9 @@ class ImageProvider(ResourceProvider):
         images = self._images(props.get("account"))
         deadline = self._deadline(OPERATION_TIMEOUT)
         record = images.looks.listed(id_, deadline=deadline)
-        if record is not None and props.get("url") is None and record.url is None:
+        if record is None:
+            record = images.looks.unlisted(id_, _reporter(), deadline=deadline)
+        elif props.get("url") is None and record.url is None:
             record = images.looks.view(id_, deadline=deadline) or record
         if record is None or record.phase is Phase.GONE:
             _drop_doubles(images, id_, props, deadline)

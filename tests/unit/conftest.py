@@ -88,7 +88,8 @@ class FakeApi:
     like a foreign image), `order_reply` (one of `ORDER_REPLIES`),
     `lifecycle` (the statuses a new image shows, one step per look at it:
     each list holding it and each single view), `store_name` (how an order or
-    an edit stores a name: cut, case-folded, trimmed).
+    an edit stores a name: cut, case-folded, trimmed), `filtered` (the ids a
+    list filter saved in the panel lets the list show; the view shows all).
     """
 
     def __init__(self, rsps: responses.RequestsMock, clock: Optional[FakeClock] = None) -> None:
@@ -107,6 +108,7 @@ class FakeApi:
         self.page_size_cap: Optional[int] = None
         self.lifecycle: list[str] = ["Saving", "Active"]
         self.store_name: Callable[[str], str] = lambda name: name
+        self.filtered: Optional[set[str]] = None
         self.steps: dict[str, int] = {}
         self._ids = itertools.count(5206259)
         rsps.add_callback(responses.POST, ENDPOINT, callback=self._handle)
@@ -274,7 +276,7 @@ class FakeApi:
             self.steps[image_id] = step + 1
 
     def _list(self, data: dict[str, str]) -> dict[str, Any]:
-        elems = sorted(self.images)
+        elems = sorted(i for i in self.images if self.filtered is None or i in self.filtered)
         p_cnt = int(data.get("p_cnt") or len(elems) or 1)
         if self.page_size_cap:
             p_cnt = min(p_cnt, self.page_size_cap)

@@ -385,14 +385,15 @@ def test_delete_waits_until_gone(api: FakeApi, provider: ImageProvider) -> None:
     image_id = api.add_image(image_name="x", protected=False)
     provider.delete(image_id, {})
     assert api.images == {}
-    assert api.funcs() == ["image.delete", "image"]  # delete, then a list without it
+    # delete, then a list without it and the image's own view failing too
+    assert api.funcs() == ["image.delete", "image", "image.edit"]
 
 
 @pytest.mark.parametrize("shape", MISSING_SHAPES)
 def test_delete_of_an_image_already_gone_succeeds(api: FakeApi, provider: ImageProvider, shape: str) -> None:
     api.missing = shape
     provider.delete("31337", {})
-    assert set(api.funcs()) == {"image.delete", "image"}
+    assert set(api.funcs()) == {"image.delete", "image", "image.edit"}  # listed and viewed
 
 
 @pytest.mark.parametrize("word", ["Deleting", "pending_delete", "deleted"])
@@ -597,3 +598,50 @@ def test_a_failing_look_for_doubles_fails_no_update_and_says_so(
     assert (updated.outs or {})["min_ram"] == 2
     err = capsys.readouterr().err
     assert f"could not look for other images carrying order token {state['order_token']}" in err
+
+
+# ---------------------------------------------------------------- a list that hides images
+
+
+def test_a_refresh_keeps_an_image_a_filtered_list_hides_and_says_so_once(
+    api: FakeApi, provider: ImageProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = api.add_image(image_name="Shown", url=VALID["url"])
+    hidden = [api.add_image(image_name=f"Hidden{n}", url=VALID["url"]) for n in range(2)]
+    api.filtered = {shown}
+    for n, image_id in enumerate(hidden):
+        result = provider.read(image_id, {**VALID, "image_name": f"Hidden{n}"})
+        assert result.id == image_id
+    assert [v["elid"] for v in api.views()] == hidden  # only the hidden ones are viewed
+    assert capsys.readouterr().err.count("looks filtered") == 1
+
+
+def test_a_lost_order_is_not_sent_again_once_the_list_is_known_to_hide_images(
+    api: FakeApi, provider: ImageProvider
+) -> None:
+    hidden = api.add_image(image_name="Hidden", url=VALID["url"])
+    api.filtered = set()
+    provider.read(hidden, {**VALID, "image_name": "Hidden"})
+    api.queue(ORDER, (502, "<html>bad gateway</html>"))
+    with reported(ImageCreateError, match="hides images"):
+        provider.create(dict(VALID))
+    assert len(api.forms(ORDER)) == 1
+
+
+def test_a_hidden_protected_image_is_not_taken_for_gone_by_a_delete(
+    api: FakeApi, provider: ImageProvider
+) -> None:
+    image_id = api.add_image(image_name="Ubuntu24", url=VALID["url"], protected=True)
+    api.filtered = set()
+    with reported(ZomroError, match="protected"):
+        provider.delete(image_id, dict(VALID))
+    assert image_id in api.images
+
+
+def test_a_delete_through_a_filtered_list_waits_until_the_image_is_gone(
+    api: FakeApi, provider: ImageProvider
+) -> None:
+    image_id = api.add_image(image_name="Ubuntu24", url=VALID["url"], protected=False)
+    api.filtered = set()
+    provider.delete(image_id, dict(VALID))
+    assert image_id not in api.images and [d["elid"] for d in api.forms("image.delete")] == [image_id]
