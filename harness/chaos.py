@@ -5,8 +5,9 @@ for telling images apart under faults: whether order answers carry the id, how
 many images share a name, one stack or two on the same account, answers lost
 before and after the API acted, late answers, failing and self-contradicting
 lists, pages capped by the server with or without paging fields, names stored
-cut short, case-folded or trimmed, and lost orders that land later (at once, or
-after the create gave up on them and ordered again).  `run_schedule`
+cut short, case-folded or trimmed, lost orders that land later (at once, or
+after the create gave up on them and ordered again), and an image list filtered in
+the panel (consistent in its counts, hiding finished `Debian12` images).  `run_schedule`
 plays it through `up`, `refresh`, `up`, a fault-free `up` and `destroy`, and
 after every one of them `Checker` looks at the whole history, Jepsen-style:
 
@@ -57,6 +58,9 @@ STORED_NAMES: tuple[dict[str, Any], ...] = (
 # When a lost order lands: never, at once (its answer lost after it was made), soon,
 # or after the create proved it absent and ordered again (it then lands late).
 LANDINGS = (None, 0.0, 2.0, 20.0)
+# A filter saved in the panel's image list: it hides every image named `Debian12`
+# (finished ones: an order's name carries its token before the name).
+FILTER = "^(?!Debian12$)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +125,8 @@ def make_schedule(seed: int) -> Schedule:
         faults.update(
             lose_order_name=lost_name, lose_orders=lost_orders, lost_order_lands_after=landing
         )
+    if rng.random() < 0.3:
+        faults["list_filter"] = FILTER
     return Schedule(seed, stacks, images, emulator, faults)
 
 
@@ -320,4 +326,7 @@ def run_schedule(schedule: Schedule, tmp: Path, cli_bin: str) -> Outcome:
         emulator.stop()
 
 
-QUIET = {"transient_rate": 0.0, "late_rate": 0.0, "list_fault_rate": 0.0, "lose_order_name": None}
+QUIET = {
+    "transient_rate": 0.0, "late_rate": 0.0, "list_fault_rate": 0.0, "lose_order_name": None,
+    "list_filter": None,
+}

@@ -5,7 +5,8 @@ ids, names shared by several images, one stack or two on one account, answers
 lost before and after the API acted, late answers, failing, cut-short and
 self-contradicting lists, pages capped without paging fields, names stored cut
 (below and above the token's length), case-folded or trimmed, and lost orders
-that land at once or after their create ordered again and returned.  The seeds here
+that land at once or after their create ordered again and returned, and an image
+list filtered in the panel.  The seeds here
 are fixed so that together they cover every dimension; `make soak` runs many.
 """
 
@@ -17,7 +18,7 @@ import pytest
 
 from harness.chaos import make_schedule, run_schedule
 
-SEEDS = (13, 16, 20)
+SEEDS = (9, 13, 16, 20)
 
 
 def test_the_fixed_seeds_cover_every_dimension() -> None:
@@ -36,6 +37,10 @@ def test_the_fixed_seeds_cover_every_dimension() -> None:
     assert any(s.emulator.get("name_trim") for s in schedules)
     landings = {s.faults.get("lost_order_lands_after") for s in schedules}
     assert 0.0 in landings and any(t and t > 15 for t in landings)  # late: after a re-order
+    assert any(
+        s.faults.get("list_filter") and "Debian12" in {i["image_name"] for i in s.images.values()}
+        for s in schedules
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
