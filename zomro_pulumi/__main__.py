@@ -83,7 +83,20 @@ def _settings(args: argparse.Namespace) -> ProviderSettings:
     project = find_project()
     if args.stack and project is None:
         raise ConfigError("--stack needs a Pulumi project: no Pulumi.yaml here or above")
-    config = stack_config(project, args.stack) if project is not None else None
+    config = None
+    if project is not None:
+        try:
+            config = stack_config(project, args.stack)
+        except ConfigError as exc:
+            if args.stack:  # asked for by name: its settings are what the user wants checked
+                raise
+            # A project without a selected stack, a backend login or a `pulumi` on
+            # PATH: the flags and the environment may still say all there is.
+            print(
+                f"zomro-pulumi: the stack config cannot be read ({exc.message}); going on with "
+                "the flags and the environment",
+                file=sys.stderr,
+            )
     settings = ProviderSettings.load(config, account=args.account)
     for attr in ("endpoint", "username", "token"):
         settings = settings.override(Source("flag", f"--{attr}"), **{attr: getattr(args, attr)})

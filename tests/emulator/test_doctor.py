@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -251,12 +251,14 @@ def test_empty_account_is_unknown_not_failed(
     assert found["missing id (elid 0)"].startswith("✓ ")
 
 
-def run_cli(client: Client, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    client: Client, env: dict[str, str], *args: str, cwd: Optional[Path] = None
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
     root = Path(__file__).resolve().parents[2]
     return subprocess.run(
         [sys.executable, "-m", "zomro_pulumi", "doctor", "--json", *args],
-        cwd=Path.cwd(),  # not the repository's root, which is a Pulumi project
+        cwd=cwd or Path.cwd(),  # not the repository's root, which is a Pulumi project
         env={**base, "PYTHONPATH": str(root), "ZOMRO_ENDPOINT": client.url, **env},
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -285,3 +287,21 @@ def test_cli_json_never_shows_credentials(emu_client: Client) -> None:
     no_password = run_cli(emu_client, {"ZOMRO_USERNAME": "alice"})
     assert no_password.returncode == 2
     assert "ZOMRO_PASSWORD" in no_password.stderr
+
+
+def test_in_a_project_whose_stack_config_cannot_be_read_it_goes_on_with_flags_and_environment(
+    emu_client: Client, tmp_path: Path
+) -> None:
+    """A Pulumi project, but no `pulumi` on PATH (as with no stack selected or no
+    backend login): one line says so, and the doctor checks what it was given."""
+    (tmp_path / "Pulumi.yaml").write_text("name: elsewhere\nruntime: yaml\n")
+    nowhere = tmp_path / "empty-bin"
+    nowhere.mkdir()
+    env = {"PATH": str(nowhere), "ZOMRO_USERNAME": "demo", "ZOMRO_PASSWORD": "demo"}
+    proc = run_cli(emu_client, env, "--endpoint", emu_client.url, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if "stack config cannot be read" in x]
+    assert "going on with the flags and the environment" in line
+    assert json.loads(proc.stdout)["exit_status"] == 0
+    named = run_cli(emu_client, env, "--stack", "dev", cwd=tmp_path)
+    assert named.returncode == 2  # a stack asked for by name must be read
