@@ -141,6 +141,8 @@ class Checker:
     violations: list[str] = dataclasses.field(default_factory=list)
     bounds: dict[str, float] = dataclasses.field(default_factory=dict)
     held: dict[str, set[str]] = dataclasses.field(default_factory=dict)
+    orphaned: set[str] = dataclasses.field(default_factory=set)
+    """Ids of images found in no state and named by no run, after any step."""
     """Order token -> every id a state has held with it, over all steps so far."""
 
     def _check(self, ok: bool, what: str) -> None:
@@ -199,6 +201,8 @@ class Checker:
                 or token_of(image.get("image_name")) in tokens
                 or self.named(image, ordered.get(image_id))
             )
+            if not kept:
+                self.orphaned.add(image_id)
             self._check(kept, f"{step}: image {image_id} ({ordered.get(image_id)}) is orphaned unnamed")
         if not destroying:  # a destroy deletes Active images, as asked
             for deletion in self.emulator.get("deletions"):
@@ -280,11 +284,8 @@ class Outcome:
     steps: list[tuple[str, list[int]]]
     left: int = 0
     """Images still in the account after `destroy` (each one named by some run)."""
-
-    @property
-    def orphans(self) -> int:
-        """Images found in no state and named by no run, after any step."""
-        return sum("orphaned unnamed" in v for v in self.violations)
+    orphans: int = 0
+    """Images found in no state and named by no run, after any step (each once)."""
 
 
 def run_schedule(schedule: Schedule, tmp: Path, cli_bin: str) -> Outcome:
@@ -321,7 +322,9 @@ def run_schedule(schedule: Schedule, tmp: Path, cli_bin: str) -> Outcome:
         checker._check(steps_ok, f"up-calm failed: {steps[-1]}")
         step("destroy", "destroy", "--yes", "--skip-preview", faults=False, destroying=True)
         left = len(emulator.images())
-        return Outcome(schedule, checker.checks, checker.violations, steps, left)
+        return Outcome(
+            schedule, checker.checks, checker.violations, steps, left, len(checker.orphaned)
+        )
     finally:
         emulator.stop()
 

@@ -35,6 +35,7 @@ from .statuses import Phase
 from .waits import APPEAR, BECOME_ACTIVE, DISAPPEAR, Look, Say, StateChange, wait_for
 
 DELETE_TIMEOUT = 600.0
+# The word that starts a warning: the provider shows such a line as the engine's warning.
 WARNING = "warning: "
 # How long a last look (before discarding) and other single checks may take.
 LOOK_TIMEOUT = 60.0
@@ -169,7 +170,7 @@ class Doubles:
             except ZomroError as exc:
                 problem = f"deleting it failed ({exc})"
             warning = (
-                f"warning: image {extra.id} also carries order token {token}, so that order "
+                f"{WARNING}image {extra.id} also carries order token {token}, so that order "
                 f"made it too, and {problem}; no resource holds it and it may be billed: "
                 f"delete it in the Zomro panel, or take it over with adopt_image_id='{extra.id}'"
             )
@@ -413,7 +414,7 @@ def _untraceable(order: Order, listed: Optional[str], say: Say) -> str:
     """A warning: an earlier attempt of an order sent again may still land, and
     the API's way of storing names hides the token it would be known by."""
     warning = (
-        f"warning: the API stored the name of this image as {listed!r}, not as "
+        f"{WARNING}the API stored the name of this image as {listed!r}, not as "
         f"{order.ordered_as!r}, so its order token cannot be seen in a list; the order "
         f"was sent {order.attempts} times. If an earlier attempt lands after all, the "
         f"panel lists it under what the API keeps of {order.ordered_as!r}, as it did here: "

@@ -369,21 +369,13 @@ def _folded(name: str) -> str:
     return name.strip().casefold()
 
 
-def cut_from(listed: Optional[str], ordered_as: str) -> bool:
-    """Whether `listed` may be what an API left of the name `ordered_as` when it
-    cut it shorter than its token: then the token cannot be seen in a list."""
-    if not listed:
-        return False
-    short = _folded(listed)
-    return len(short) >= len(ORDER_PREFIX) and _folded(ordered_as).startswith(short)
-
-
 _CUT_TOKEN = re.compile(r"zp-[0-9a-f]{0,15}", re.IGNORECASE | re.ASCII)
 
 
 def cut_token(listed: Optional[str]) -> bool:
-    """Whether a listed name is an order's name cut shorter than its token (a
-    leftover of any order): the API cuts names below what a token survives."""
+    """Whether a listed name is an order's name cut shorter than its token (this
+    order's, or a leftover of any other): the API cuts names below what a token
+    survives, and no list can show a token then."""
     return bool(listed) and _CUT_TOKEN.fullmatch(_folded(listed or "")) is not None
 
 

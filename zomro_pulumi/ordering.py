@@ -42,7 +42,6 @@ from .fields import ImageSpec
 from .model import (
     TOKEN_DIGITS,
     ImageRecord,
-    cut_from,
     cut_token,
     keeps_tokens,
     name_with_token,
@@ -186,12 +185,6 @@ class Orders:
             return mine[0], False, None
         if self._client.hides_images:
             return None, False, f"the account's image list hides images ({self._client.hides_images})"
-        cut = next((r for r in records if cut_from(r.image_name, order.ordered_as)), None)
-        if cut is not None:
-            return None, False, (
-                f"image {cut.id} is listed as {cut.image_name!r}, which may be that name cut "
-                "shorter than its token"
-            )
         cut = next((r for r in records if cut_token(r.image_name)), None)
         if cut is not None:
             return None, False, (

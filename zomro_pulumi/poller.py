@@ -135,12 +135,14 @@ class StatusPoller:
 
         Watch by `image_id`, or by `name` (an image named so; for a name that
         carries an order token, any image whose name carries that token, however
-        the API stored it) when the id is not known yet; once seen, by its id.  A watch with a name is served by
-        list rounds, and each sighting names the other images carrying it.  An answer that rules out any
-        progress (`AuthError`, `ConfigError`) ends the wait with that error.
-        With `absent_means_gone`, an image the list does not hold is reported as
-        None at once (waiting for a deletion); otherwise its single view is
-        asked first (waiting for a new image the list may not show yet).
+        the API stored it) when the id is not known yet; once seen, by its id.
+        A watch with a name is served by list rounds, and each sighting names the
+        other images carrying it.  An answer that rules out any progress
+        (`AuthError`, `ConfigError`) ends the wait with that error.  An image the
+        list does not hold gets its single view (a new image the list may not
+        show yet, or one a list filter hides); only when that fails too is it
+        reported as None, which `absent_means_gone` (waiting for a deletion)
+        takes for the end.
         """
         if not image_id and not name:
             raise ValueError("a watch needs an image id or a name")

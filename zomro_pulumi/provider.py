@@ -52,7 +52,7 @@ from .fields import (
     refreshed_inputs,
     spec_of,
 )
-from .lifecycle import ImageLifecycle
+from .lifecycle import WARNING, ImageLifecycle
 from .poller import DEFAULT_SCHEDULE, Schedule, StatusPoller
 from .settings import ProviderSettings
 from .statuses import Phase
@@ -88,7 +88,6 @@ def _reporter() -> Say:
     return say
 
 
-WARNING = "warning: "
 
 
 def _is_unknown(value: Any) -> bool:
@@ -310,8 +309,9 @@ class ImageProvider(ResourceProvider):
             raise ZomroError(f"image {id_} disappeared during the update; run `pulumi refresh`")
         if "image_name" in form:
             images.orders.observe(id_, spec.image_name, record.image_name)
-        _drop_doubles(images, id_, _plain(olds), deadline)
-        return UpdateResult(outputs(record, spec.inputs(), _plain(olds)))
+        before = _plain(olds)
+        _drop_doubles(images, id_, before, deadline)
+        return UpdateResult(outputs(record, spec.inputs(), before))
 
     @_briefly
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ from zomro_pulumi.model import (
     VIEW,
     ImageRecord,
     as_list,
-    cut_from,
     cut_token,
     keeps_tokens,
     name_with_token,
@@ -256,7 +255,7 @@ def test_a_name_cut_shorter_than_its_token_is_known_for_a_possible_cut(
     token: str, name: str, cut: int
 ) -> None:
     ordered = name_with_token(name, token)
-    assert token_of(ordered[:cut]) is None and cut_from(ordered[:cut].upper(), ordered)
+    assert token_of(ordered[:cut]) is None and cut_token(ordered[:cut].upper())
     assert not keeps_tokens(ordered, ordered[:cut])
 
 
