@@ -281,6 +281,12 @@ class Project:
     def config(self, key: str, value: str, *, secret: bool = False) -> None:
         self.run("config", "set", key, value, *(["--secret"] if secret else []))
 
+    def set_account(self, label: str, url: str, user: str = "demo", password: str = "demo") -> None:
+        """`zomro:accounts.LABEL`: an endpoint and a login, as a user sets them."""
+        self.run("config", "set", "--path", f"zomro:accounts.{label}.endpoint", url)
+        self.run("config", "set", "--path", f"zomro:accounts.{label}.username", user)
+        self.run("config", "set", "--secret", "--path", f"zomro:accounts.{label}.password", password)
+
 
 def diagnostics(output: str) -> dict[str, list[str]]:
     """The Diagnostics section of a CLI run: resource heading -> its lines."""

@@ -6,10 +6,12 @@ many images share a name, one stack or two on the same account, answers lost
 before and after the API acted, late answers, failing and self-contradicting
 lists, pages capped by the server with or without paging fields, names stored
 cut short, case-folded or trimmed, lost orders that land later (at once, or
-after the create gave up on them and ordered again), and an image list filtered in
-the panel (consistent in its counts, hiding finished `Debian12` images).  `run_schedule`
-plays it through `up`, `refresh`, `up`, a fault-free `up` and `destroy`, and
-after every one of them `Checker` looks at the whole history, Jepsen-style:
+after the create gave up on them and ordered again), an image list filtered in
+the panel (consistent in its counts, hiding finished `Debian12` images), and an
+account renamed (`zomro:accounts.prod` to `production`, in the config and the
+program, before the fault-free `up`).  `run_schedule` plays it through `up`,
+`refresh`, `up`, a fault-free `up` and `destroy`, and after every one of them
+`Checker` looks at the whole history, Jepsen-style:
 
 - distinct ids: no image is in two resources, in one state or across stacks;
 - nothing recorded that does not exist: every id in a state is in the account;
@@ -23,6 +25,7 @@ after every one of them `Checker` looks at the whole history, Jepsen-style:
 - every create within its bound: `create_timeout` plus one HTTP timeout, plus
   the cleanup after a failed one;
 - a refresh drops no image that still exists;
+- a renamed account replaces nothing: every resource keeps the image it held;
 - once faults stop, one `pulumi up` brings every stack to exactly its program,
   and `destroy` leaves nothing but what a run named.
 """
@@ -61,6 +64,8 @@ LANDINGS = (None, 0.0, 2.0, 20.0)
 # A filter saved in the panel's image list: it hides every image named `Debian12`
 # (finished ones: an order's name carries its token before the name).
 FILTER = "^(?!Debian12$)"
+# An account label, and what it is renamed to (the same endpoint and login).
+ACCOUNTS = ("prod", "production")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,12 +79,14 @@ class Schedule:
     """Settings the emulator starts with (answer shapes, paging, timing)."""
     faults: dict[str, Any]
     """Runtime faults, on while the faulty runs run."""
+    renamed: bool = False
+    """Whether the images' account label is renamed before the fault-free `up`."""
 
     def describe(self) -> str:
         return json.dumps(
             {"seed": self.seed, "stacks": self.stacks, "images": len(self.images),
              "names": sorted({i["image_name"] for i in self.images.values()}),
-             **self.emulator, **self.faults},
+             **self.emulator, **self.faults, "renamed": self.renamed},
             default=str,
         )
 
@@ -127,7 +134,19 @@ def make_schedule(seed: int) -> Schedule:
         )
     if rng.random() < 0.3:
         faults["list_filter"] = FILTER
-    return Schedule(seed, stacks, images, emulator, faults)
+    renamed = rng.random() < 0.35
+    if renamed:
+        images = {name: {**image, "account": ACCOUNTS[0]} for name, image in images.items()}
+    return Schedule(seed, stacks, images, emulator, faults, renamed)
+
+
+def rename_account(projects: list[Project], schedule: Schedule, url: str) -> None:
+    """The account label renamed in every stack's config and in the program."""
+    old, new = ACCOUNTS
+    for project in projects:
+        project.run("config", "rm", "--path", f"zomro:accounts.{old}")
+        project.set_account(new, url)
+    projects[0].declare({n: {**i, "account": new} for n, i in schedule.images.items()})
 
 
 @dataclasses.dataclass
@@ -217,6 +236,16 @@ class Checker:
                                     f"{step}: refresh dropped {stack}/{name} ({image_id}), which exists")
         return states
 
+    def kept_through_rename(self, held: dict[str, dict[str, str]], existed: set[str]) -> None:
+        """After the account's rename: every image a resource held before it, and
+        that existed then, is held by that resource still (nothing replaced)."""
+        states = self.states()
+        for stack, state in held.items():
+            for name, image_id in state.items():
+                if image_id in existed:
+                    self._check(states[stack].get(name) == image_id,
+                                f"rename: {stack}/{name} no longer holds {image_id}")
+
     def creates_within_bounds(self, step: str, results: list[Result]) -> None:
         for result in results:
             for urn, seconds in create_durations(result.stdout).items():
@@ -294,6 +323,8 @@ def run_schedule(schedule: Schedule, tmp: Path, cli_bin: str) -> Outcome:
     try:
         projects = [make_project(tmp, cli_bin, emulator, stack=s) for s in schedule.stacks]
         projects[0].declare(schedule.images)  # one program directory: every stack declares these
+        for project in projects if schedule.renamed else []:
+            project.set_account(ACCOUNTS[0], emulator.url)
         checker = Checker(emulator, projects)
         checker.bounds = {n: float(i["create_timeout"]) for n, i in schedule.images.items()}
         steps: list[tuple[str, list[int]]] = []
@@ -310,7 +341,13 @@ def run_schedule(schedule: Schedule, tmp: Path, cli_bin: str) -> Outcome:
         step("up", "up", "--yes", "--skip-preview", faults=True)
         step("refresh", "refresh", "--yes", "--skip-preview", faults=True, refresh=True)
         step("up-again", "up", "--yes", "--skip-preview", faults=True)
+        held = checker.states()
+        existed = {str(i["id"]) for i in emulator.images()}
+        if schedule.renamed:
+            rename_account(projects, schedule, emulator.url)
         step("up-calm", "up", "--yes", "--skip-preview", faults=False)
+        if schedule.renamed:
+            checker.kept_through_rename(held, existed)
         # A lost order of the faulty runs may still be on its way: let it land, so
         # that `destroy` meets it (what lands after a destroy nobody can know of).
         time.sleep(float(schedule.faults.get("lost_order_lands_after") or 0.0))

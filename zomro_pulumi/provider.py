@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 from collections.abc import Mapping
 from typing import Any, Callable, Optional, TypeVar
 
@@ -32,11 +31,10 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from . import _concurrency, _engine
+from .accounts import Accounts, Look
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import (
-    AuthError,
     ConfigError,
-    EndpointUnreachable,
     ProtectedImageError,
     ReportedError,
     ZomroError,
@@ -53,7 +51,7 @@ from .fields import (
     spec_of,
 )
 from .lifecycle import WARNING, ImageLifecycle
-from .poller import DEFAULT_SCHEDULE, Schedule, StatusPoller
+from .poller import DEFAULT_SCHEDULE, Schedule
 from .settings import ProviderSettings
 from .statuses import Phase
 from .waits import Say
@@ -71,12 +69,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 Config = Callable[[str], Any]
 
 
-def _reporter() -> Say:
+def _reporter(urn: Optional[str] = None) -> Say:
     """Progress lines about the resource whose request this thread serves: shown
     on its own row while it runs and under it in the diagnostics (stderr, under
     the stack, when the engine cannot be told which resource it is).  Taken in
     the request's thread; the waits of every image may run in another."""
-    urn = _engine.current_urn()
+    urn = urn or _engine.current_urn()
 
     def say(message: str) -> None:
         # The engine marks a warning itself; stderr keeps the word.
@@ -143,11 +141,7 @@ class ImageProvider(ResourceProvider):
 
     def _init_runtime(self, clock: Clock = SYSTEM_CLOCK, schedule: Schedule = DEFAULT_SCHEDULE) -> None:
         self._clock = clock
-        self._schedule = schedule
-        self._config: Optional[Config] = None
-        self._lifecycles: dict[Optional[str], ImageLifecycle] = {}
-        self._checked: dict[Optional[str], Optional[tuple[str, str]]] = {}
-        self._lock = threading.Lock()
+        self._accounts = Accounts(clock, schedule, functools.partial(_engine.log, urn=None))
 
     # Pickled into the state: nothing but the class reference.
     def __getstate__(self) -> dict[str, Any]:
@@ -157,29 +151,20 @@ class ImageProvider(ResourceProvider):
         self._init_runtime()
 
     def configure(self, req: ConfigureRequest) -> None:
-        with self._lock:
-            self._config = req.config.get
-            self._lifecycles.clear()
-            self._checked.clear()
+        self._accounts.configure(req.config.get)
         _concurrency.raise_worker_limit(ProviderSettings.load(req.config.get).max_concurrency)
         _engine.start_parent_watch()
 
-    def _settings(self, account: Optional[str]) -> ProviderSettings:
-        return ProviderSettings.load(self._config, account=account)
-
-    def _images(self, account: Optional[str]) -> ImageLifecycle:
-        """The account's one lifecycle, with its client and poller (built once)."""
-        with self._lock:
-            images = self._lifecycles.get(account)
-            if images is None:
-                client = self._settings(account).client(clock=self._clock)
-                poller = StatusPoller(client, clock=self._clock, schedule=self._schedule)
-                say = functools.partial(_engine.log, urn=None)
-                images = self._lifecycles[account] = ImageLifecycle(client, poller, self._clock, say)
-            return images
-
     def _deadline(self, seconds: float) -> float:
         return self._clock.monotonic() + seconds
+
+    def _holding(self, id_: str, props: Mapping[str, Any], needed: str) -> tuple[ImageLifecycle, Look]:
+        """The lifecycle of the account holding the image the state recorded
+        (under a label the config may have renamed), and this request's look."""
+        urn = _engine.current_urn()
+        look = Look(self._deadline(OPERATION_TIMEOUT), _reporter(urn), needed, urn)
+        label = self._accounts.holder(props.get("account"), id_, props, look)
+        return self._accounts.lifecycle(label), look
 
     # ------------------------------------------------------------ check/diff
 
@@ -198,43 +183,10 @@ class ImageProvider(ResourceProvider):
         failures = [CheckFailure(name, reason) for name, reason in checked.problems]
         account = inputs.get("account")
         if not _is_unknown(account):
-            problem = self._account_problem(account)
+            problem = self._accounts.problem(account, self._deadline(CHECK_TIMEOUT))
             if problem:
                 failures.append(CheckFailure(*problem))
         return CheckResult(inputs, failures)
-
-    def _account_problem(self, account: Optional[str]) -> Optional[tuple[str, str]]:
-        """(setting, what is wrong) for an account that cannot work: unknown,
-        misconfigured, or its credentials refused by the API (asked once a run)."""
-        with self._lock:
-            if account in self._checked:
-                return self._checked[account]
-        try:
-            settings = self._settings(account)
-        except ConfigError as exc:
-            return "account", exc.message
-        problem = settings.problem() or self._try_credentials(account, settings)
-        with self._lock:
-            self._checked[account] = problem
-        return problem
-
-    def _try_credentials(
-        self, account: Optional[str], settings: ProviderSettings
-    ) -> Optional[tuple[str, str]]:
-        """One call that fails when the credentials do; (setting, why) if they do."""
-        attr = "password" if settings.username and settings.password else "token"
-        who = f"account {account!r}" if account else "the Zomro account"
-        try:
-            self._images(account).client.check_credentials(self._deadline(CHECK_TIMEOUT))
-        except EndpointUnreachable as exc:
-            return settings.config_key("endpoint"), f"{exc.message} ({settings.origin('endpoint')})"
-        except AuthError as exc:
-            return settings.config_key(attr), (
-                f"the API refused the credentials of {who} ({settings.origin(attr)}): {exc.message}"
-            )
-        except ZomroError as exc:
-            return settings.config_key(attr), f"checking the credentials of {who} failed: {exc}"
-        return None
 
     @_briefly
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -244,6 +196,11 @@ class ImageProvider(ResourceProvider):
         ordered: Zomro would refuse to delete the old image afterwards."""
         olds, news = _plain(olds), _plain(news)
         changed, replaces = changes(olds, news, _is_unknown)
+        if "account" in replaces and not _is_unknown(news.get("account")):
+            urn = _engine.current_urn()
+            look = Look(self._deadline(CHECK_TIMEOUT), _reporter(urn), "the replacement", urn)
+            if self._accounts.same(olds.get("account"), news.get("account"), _id, olds, look):
+                replaces.remove("account")  # a label renamed: the state's label follows
         if replaces and olds.get("protected") is True and not _deletable(_id):
             _refuse_protected_replacement(_id, olds, replaces)
         return DiffResult(
@@ -256,7 +213,7 @@ class ImageProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         say = _reporter()
         spec = spec_of(_plain(props))
-        images = self._images(spec.account)
+        images = self._accounts.lifecycle(spec.account)
         if spec.adopt_image_id:
             record = images.adopt(spec, say)
             return CreateResult(record.id, outputs(record, spec.inputs()))
@@ -277,11 +234,11 @@ class ImageProvider(ResourceProvider):
         `Image.get` that does not exist is an error naming the id."""
         props = _plain(props)
         looked_up = not any(props.get(f.name) is not None for f in INPUTS if f.required)
-        images = self._images(props.get("account"))
-        deadline = self._deadline(OPERATION_TIMEOUT)
+        images, look = self._holding(id_, props, "a refresh")
+        deadline = look.deadline
         record = images.looks.listed(id_, deadline=deadline)
         if record is None:
-            record = images.looks.unlisted(id_, _reporter(), deadline=deadline)
+            record = images.looks.unlisted(id_, look.say, deadline=deadline)
         elif props.get("url") is None and record.url is None:
             record = images.looks.view(id_, deadline=deadline) or record
         if record is None or record.phase is Phase.GONE:
@@ -299,7 +256,7 @@ class ImageProvider(ResourceProvider):
     @_briefly
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         spec = spec_of(_plain(news))
-        images = self._images(spec.account)
+        images = self._accounts.lifecycle(spec.account)
         deadline = self._deadline(OPERATION_TIMEOUT)
         form = spec.edits_from(recorded(_plain(olds)))
         if form:
@@ -316,10 +273,10 @@ class ImageProvider(ResourceProvider):
     @_briefly
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         props = _plain(props)
-        images = self._images(props.get("account"))
-        deadline = self._deadline(OPERATION_TIMEOUT)
+        images, look = self._holding(id_, props, "the deletion")
+        deadline = look.deadline
         try:
-            images.delete(id_, unprotect=_deletable(id_), say=_reporter(), deadline=deadline)
+            images.delete(id_, unprotect=_deletable(id_), say=look.say, deadline=deadline)
             _drop_doubles(images, id_, props, deadline)
         except ProtectedImageError as exc:
             raise ZomroError(

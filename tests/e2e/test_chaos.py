@@ -5,8 +5,9 @@ ids, names shared by several images, one stack or two on one account, answers
 lost before and after the API acted, late answers, failing, cut-short and
 self-contradicting lists, pages capped without paging fields, names stored cut
 (below and above the token's length), case-folded or trimmed, and lost orders
-that land at once or after their create ordered again and returned, and an image
-list filtered in the panel.  The seeds here
+that land at once or after their create ordered again and returned, an image
+list filtered in the panel, and an account renamed in the config and the program.
+The seeds here
 are fixed so that together they cover every dimension; `make soak` runs many.
 """
 
@@ -41,6 +42,7 @@ def test_the_fixed_seeds_cover_every_dimension() -> None:
         s.faults.get("list_filter") and "Debian12" in {i["image_name"] for i in s.images.values()}
         for s in schedules
     )
+    assert any(s.renamed for s in schedules)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
