@@ -137,11 +137,23 @@ def _import(args: argparse.Namespace, settings: ProviderSettings) -> int:
     sys.stdout.write(codegen.program(records, account=settings.account, where=where))
     for record in skipped:
         print(
-            f"zomro-pulumi import: left out image {record.id} ({record.image_name}): "
+            f"zomro-pulumi import: left out image {record.id} "
+            f"({codegen.printable(record.image_name or '')}): "
             f"{record.status or 'no status'}, not Active; run again once it is",
             file=sys.stderr,
         )
-    print(f"zomro-pulumi import: {len(records)} image(s) of {where}", file=sys.stderr)
+    left_out = [record for record in records if codegen.refused(record)]
+    for record in left_out:
+        print(
+            f"zomro-pulumi import: left out image {record.id} "
+            f"({codegen.printable(record.image_name or '')}): "
+            f"{'; '.join(codegen.refused(record))} (a comment in the program says so)",
+            file=sys.stderr,
+        )
+    print(
+        f"zomro-pulumi import: {len(records) - len(left_out)} image(s) of {where}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

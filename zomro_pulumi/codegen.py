@@ -9,6 +9,10 @@ matching image (the url is only in that view).
 The text is stable: no timestamps, images in the order of their ids, and each
 resource named after its image (`Ubuntu 24` -> `ubuntu_24`); a name taken by an
 older image gets the image id appended.
+
+An image whose values the provider refuses as inputs (a name with a control
+character, made in the panel) is left out with a comment saying why: declared,
+it would fail the program's first `up` and take none of the images over.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import fnmatch
 import json
 import keyword
 import re
+import textwrap
 import unicodedata
 from collections.abc import Sequence
 from typing import Any, Optional
 
 from .client import ZomroClient
-from .fields import BY_NAME, INPUTS
+from .fields import BY_NAME, INPUTS, check_inputs
 from .model import ImageRecord
 from .statuses import Phase
 
@@ -77,6 +82,24 @@ def resource_names(records: Sequence[ImageRecord]) -> list[str]:
     return names
 
 
+def refused(record: ImageRecord) -> list[str]:
+    """Why the provider would refuse the values this image would be declared
+    with (empty: none); values the API does not report are not reasons."""
+    values = {f.name: f.live(record) for f in INPUTS if f.live(record) is not None}
+    checked = check_inputs(values, lambda _value: False)
+    return [
+        printable(reason)
+        for name, reason in checked.problems
+        if not (name and values.get(name) is None)
+    ]
+
+
+def printable(text: str) -> str:
+    """`text` with every character that does not print escaped: safe in a
+    comment, a terminal or a log line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _literal(value: Any) -> str:
     """A Python literal for a value the API reported: text, a whole number or a
     flag.  Characters that do not print (line separators, lone surrogates) are
@@ -126,6 +149,28 @@ def program(records: Sequence[ImageRecord], *, account: Optional[str], where: st
         "import zomro_pulumi as zomro",
     ]
     body: list[str] = []
-    for name, record in zip(resource_names(records), records):
+    kept = [record for record in records if not refused(record)]
+    for name, record in zip(resource_names(kept), kept):
         body += ["", *_resource(name, record, account)]
+    for record in records:
+        if record not in kept:
+            body += ["", *_left_out(record)]
     return "\n".join(head + body) + "\n"
+
+
+def _left_out(record: ImageRecord) -> list[str]:
+    """The comment that stands for an image the provider would refuse."""
+    name = record.image_name or ""
+    shown = _literal(name if len(name) <= 40 else name[:40] + "…")
+    reasons = [
+        line
+        for reason in refused(record)
+        for line in textwrap.wrap(reason, 96, initial_indent="#   ", subsequent_indent="#     ")
+    ]
+    return [
+        f"# Left out: image {record.id} ({shown}), whose values",
+        "# the provider refuses as inputs:",
+        *reasons,
+        "# Declared, it would fail the first `pulumi up`. Change it in the Zomro panel",
+        "# and run `zomro-pulumi import` again; until then no stack manages it.",
+    ]

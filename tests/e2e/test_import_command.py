@@ -79,3 +79,24 @@ def test_doctor_in_the_project_reads_the_stack_config(project: Project, emulator
         {"name": "password", "value": "***", "source": "stack config zomro:password"},
     ]
     assert {r["func"] for r in emulator.requests()} <= {"auth", "whoami", "image", "image.edit"}
+
+
+def test_an_image_the_provider_would_refuse_is_left_out_and_the_rest_taken_over(
+    project: Project, emulator: Emulator
+) -> None:
+    good = handmade(emulator, image_name="Ubuntu24")
+    bad = handmade(emulator, image_name="Ubuntu\x07bell\ttab")
+    done = tool(project, "import", "--stack", project.stack)
+    assert done.returncode == 0, done.stderr
+    assert f"left out image {bad} (Ubuntu\\x07bell\\ttab): image_name must not contain" in done.stderr
+    assert "\x07" not in done.stderr + done.stdout
+    assert "1 image(s) of" in done.stderr
+    assert f"# Left out: image {bad}" in done.stdout and f'import_="{bad}"' not in done.stdout
+
+    (project.path / "__main__.py").write_text(done.stdout)
+    emulator.reset_stats()
+    project.up()
+    assert emulator.changes() == {"orders": 0, "edits": 0, "deletes": 0}
+    assert [r["id"] for r in project.resources()] == [good]
+    assert sorted(str(i["id"]) for i in emulator.images()) == sorted([good, bad])
+    assert "2 unchanged" in project.preview().output

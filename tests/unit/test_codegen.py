@@ -128,3 +128,18 @@ def test_the_command_views_each_match_once_and_only_reads(
     assert [c.get("elid") for c in api.views()] == [wanted]
     assert set(api.funcs()) == {"image", "image.edit"}
     assert not any("sok" in call for call in api.calls)
+
+
+def test_an_image_the_provider_would_refuse_is_left_out_with_a_comment_saying_why(
+    tmp_path: Path,
+) -> None:
+    bell = record("5206261", "bell\x07\nname")
+    records = [UBUNTU, bell, record("5206262", "x" * 250)]
+    assert codegen.refused(UBUNTU) == []
+    text = codegen.program(records, account=None, where="https://api.zomro.com/")
+    assert [import_id for _, _, import_id in declared(text)] == [UBUNTU.id]
+    assert '# Left out: image 5206261 ("bell\\u0007\\nname")' in text
+    assert "#   image_name must not contain control characters (found '\\x07' at position 4)" in text
+    assert '("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…")' in text
+    assert "#   image_name must be at most 235 characters, got 250" in text
+    assert "\x07" not in text and ruff(text, tmp_path).returncode == 0
