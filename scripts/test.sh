@@ -17,12 +17,15 @@ if [ $# -gt 0 ]; then  # a partial run: just pytest
 fi
 
 tiers=()
-timed() {  # timed NAME COMMAND...: run it, remember how long it took
-  local name=$1 start=$SECONDS
+timed() {  # timed NAME COMMAND...: run it, remember how long it took, pass on its status
+  local name=$1 start=$SECONDS status=0
   shift
   echo "== $name" >&2
-  "$@"
+  # `|| status=$?`: called as `timed ... || x`, the function runs without `set -e`,
+  # so its own last command must not hide the status of the tier.
+  "$@" || status=$?
   tiers+=("$(printf '%-28s %5d s' "$name" $((SECONDS - start)))")
+  return "$status"
 }
 
 total=$SECONDS

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import requests
 
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import AnswerTimeout, ApiError, IncompleteListError
+from .errors import AnswerTimeout, ApiError, IncompleteListError, ZomroError
 from .model import ImageRecord, as_list, to_int, unwrap
 from .wire import DEFAULT_ENDPOINT, DEFAULT_TUNING, FUNC_AUTH, Tuning, Wire, check_endpoint
 
@@ -38,6 +38,7 @@ __all__ = [
     "FUNC_AUTH",
     "FUNC_DELETE",
     "FUNC_EDIT",
+    "FUNC_FILTER",
     "FUNC_LIST",
     "FUNC_ORDER",
     "FUNC_WHOAMI",
@@ -45,6 +46,7 @@ __all__ = [
     "Tuning",
     "ZomroClient",
     "check_endpoint",
+    "saved_filter",
 ]
 
 FUNC_ORDER = "v2.image.order.param"
@@ -54,6 +56,13 @@ FUNC_DELETE = "image.delete"
 # Who the session belongs to: BILLmanager's cheapest authenticated call, used to
 # try a token without touching images (not on the help page; doctor checks it).
 FUNC_WHOAMI = "whoami"
+# The image list's saved filter form, read without `sok` (this API family keeps
+# one per user and list, set in the panel; not on the help page).
+FUNC_FILTER = "image.filter"
+# Keys of a form's answer that are not the values of its fields.
+FORM_KEYS = frozenset(
+    {"elid", "plid", "func", "out", "sok", "auth", "tparams", "clicked_button", "progressid"}
+)
 
 # Where an order answer may carry the new image's id (the page does not say).
 ORDER_ID_KEYS = ("id", "elid", "item.id", "item_id")
@@ -100,9 +109,10 @@ class ZomroClient:
         self._inflight: Optional[tuple[int, Future[list[ImageRecord]]]] = None
         self._cached: Optional[tuple[int, float, list[ImageRecord]]] = None
         self.hides_images: Optional[str] = None
-        """Why the image list is known to hide images (a filter saved in the panel):
-        an image its own view shows that a complete list left out.  Set once, for
-        the client's life (the run); no absence is taken from a list after that."""
+        """Why the image list is known to hide images: a filter saved in the panel,
+        or an image its own view shows that a complete list left out.  Set once,
+        for the client's life (the run); no absence is taken from a list after that."""
+        self._filter_read = False
 
     def __repr__(self) -> str:
         return f"ZomroClient(endpoint={self.endpoint!r}, auth={self.wire.auth_kind})"
@@ -142,6 +152,27 @@ class ZomroClient:
                 raise
 
     # ------------------------------------------------------------------ images
+
+    def check_filter(self, deadline: Optional[float] = None) -> Optional[str]:
+        """Whether the image list may hide images, read from its saved filter
+        once a run (`image.filter` without `sok`): `hides_images`.  An API that
+        does not answer that form says nothing either way; a failed call is
+        asked again next time."""
+        with self._list_lock:
+            if self._filter_read:
+                return self.hides_images
+        try:
+            fields = saved_filter(self.call(FUNC_FILTER, deadline=deadline))
+        except ApiError:
+            fields = {}  # not known here: the list alone decides, as before
+        except ZomroError:
+            return self.hides_images  # no answer: asked again next time
+        with self._list_lock:
+            self._filter_read = True
+            if fields and self.hides_images is None:
+                shown = ", ".join(f"{k} {v!r}" for k, v in sorted(fields.items()))
+                self.hides_images = f"a filter is saved for the image list ({shown})"
+            return self.hides_images
 
     def note_hidden(self, image_id: str) -> bool:
         """Remember that a complete list left out image `image_id`, which its own
@@ -328,3 +359,9 @@ def _list_ends(page: int, stated: Optional[int], held: int, items: list[Any], ne
             func=FUNC_LIST,
         )
     return False
+
+
+def saved_filter(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The fields of a saved filter form that hold a value (none: no filter)."""
+    values = {k: unwrap(v) for k, v in doc.items() if k[:1] != "$" and k not in FORM_KEYS}
+    return {k: v for k, v in values.items() if v and v.strip()}

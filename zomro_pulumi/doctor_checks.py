@@ -16,7 +16,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, cast
 
-from .client import FUNC_EDIT, FUNC_LIST, FUNC_WHOAMI, Tuning, ZomroClient
+from .client import (
+    FUNC_EDIT,
+    FUNC_FILTER,
+    FUNC_LIST,
+    FUNC_WHOAMI,
+    Tuning,
+    ZomroClient,
+    saved_filter,
+)
 from .clock import Clock
 from .errors import AnswerTimeout, ApiError, AuthError, NotFoundError, ZomroError, redact
 from .model import DECODE_TABLE, ID, LIST, VIEW, Decoded, ImageRecord, as_list, to_int, unwrap
@@ -30,6 +38,12 @@ PAGE_SIZE = 500  # as the provider asks
 MAX_PAGES = 200
 NOT_DIRECT = "not recognised directly; the provider will confirm through the image list"
 NO_IMAGES = "no images in the account: nothing to check"
+FILTER_ADVICE = (
+    "a filter saved in the panel's image list hides images from the list the provider "
+    "reads; it then views each image the list leaves out, and no list can prove that a "
+    "lost order did not land (the create fails instead of ordering again). Clear it in "
+    "the panel"
+)
 # Fields both the list and the single view carry, compared between the two.
 COMPARED = ("image_name", "region", "disk_format", "os_distro", "os_version", "architecture",
             "min_disk", "min_ram", "protected", "status", "fleio_id", "created")
@@ -436,8 +450,24 @@ def check_missing_id(v: Visit) -> None:
               "the provider would take a missing image for an existing one")
 
 
+def check_list_filter(v: Visit) -> None:
+    """The image list's saved filter (`image.filter` without `sok`): a filter set
+    in the panel hides images from every list the provider reads."""
+    name = "image list filter"
+    try:
+        doc = v.call(FUNC_FILTER)
+    except ZomroError as exc:
+        return v.add(name, UNKNOWN, f"image.filter: {_err(exc)}: the saved filter cannot be read; "
+                     f"if there is one, {FILTER_ADVICE}")
+    saved = saved_filter(doc)
+    if saved:
+        shown = ", ".join(f"{k} {_short(val, 30)}" for k, val in sorted(saved.items()))
+        return v.add(name, FAIL, f"a filter is saved for the image list ({shown}): {FILTER_ADVICE}")
+    v.add(name, OK, "no filter saved for the image list")
+
+
 #: Every check, in order; one that makes the rest pointless stops the visit.
 CHECKS: tuple[Callable[[Visit], None], ...] = (
     check_login, check_session, check_whoami, check_list, check_pages, check_small_pages,
-    check_elements, check_statuses, check_view, check_missing_id,
+    check_elements, check_statuses, check_view, check_missing_id, check_list_filter,
 )

@@ -183,7 +183,7 @@ class Orders:
         mine = sorted((r for r in records if token_of(r.image_name) == order.token), key=_by_id)
         if mine:
             return mine[0], False, None
-        if self._client.hides_images:
+        if self._client.check_filter(deadline):
             return None, False, f"the account's image list hides images ({self._client.hides_images})"
         cut = next((r for r in records if cut_token(r.image_name)), None)
         if cut is not None:

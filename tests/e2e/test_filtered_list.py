@@ -48,3 +48,22 @@ def test_destroy_does_not_take_a_hidden_protected_image_for_gone(
     project.extra_env["ZOMRO_DELETE_PROTECTED"] = image_id
     project.run("destroy", "--yes", "--skip-preview")
     assert emulator.images() == [] and project.resources() == []
+
+
+def test_a_lost_order_is_not_sent_again_while_a_filter_is_saved_for_the_list(
+    project: Project, emulator: Emulator
+) -> None:
+    # The order's answer is lost, the order made at once, and the image hidden by a
+    # filter saved in the panel: no view can show it (it has no id yet), the list's
+    # saved filter can.
+    emulator.faults(list_filter="^Debian", lose_order_name="Ubuntu24", lost_order_lands_after=0)
+    project.declare({"img": UBUNTU})
+    failed = project.up(check=False)
+    assert failed.returncode != 0
+    said = " ".join(failed.output.split())
+    assert "a filter is saved for the image list (image_name '^Debian')" in said
+    assert "so it was not ordered again" in said
+    assert emulator.changes()["orders"] == 1
+    (image,) = emulator.images()
+    token = image["image_name"][: len("zp-0123456789abcdef")]
+    assert token in said  # the user can find it in the panel

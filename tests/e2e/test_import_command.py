@@ -78,7 +78,7 @@ def test_doctor_in_the_project_reads_the_stack_config(project: Project, emulator
         {"name": "username", "value": "demo", "source": "stack config zomro:username"},
         {"name": "password", "value": "***", "source": "stack config zomro:password"},
     ]
-    assert {r["func"] for r in emulator.requests()} <= {"auth", "whoami", "image", "image.edit"}
+    assert {r["func"] for r in emulator.requests()} <= {"auth", "whoami", "image", "image.edit", "image.filter"}
 
 
 def test_an_image_the_provider_would_refuse_is_left_out_and_the_rest_taken_over(

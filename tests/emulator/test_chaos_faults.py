@@ -504,5 +504,7 @@ def test_list_filter_hides_images_with_counts_that_agree_and_the_view_shows_them
     doc = list_doc(c)
     assert ids(doc) == [made[0]] and doc["p_elems"]["$"] == "1"
     assert c.call("image.edit", elid=made[2])["elid"]["$"] == made[2]
+    assert c.call("image.filter")["image_name"] == {"$": "^img0$"}  # the saved filter, read
     c.admin_json("POST", "faults", {"list_filter": None})
     assert ids(list_doc(c)) == made
+    assert c.call("image.filter")["image_name"] == {}  # none saved

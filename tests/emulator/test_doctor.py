@@ -21,7 +21,7 @@ from .helpers import HELP_PAGE_ORDER, Client
 
 ENV_KEYS = ("ZOMRO_ENDPOINT", "ZOMRO_AUTH_TOKEN", "ZOMRO_USERNAME", "ZOMRO_PASSWORD")
 PASSWORD = "Pa55-word-never-shown"
-READ_ONLY_FUNCS = {"auth", "whoami", "image", "image.edit"}
+READ_ONLY_FUNCS = {"auth", "whoami", "image", "image.edit", "image.filter"}
 
 
 @pytest.fixture(autouse=True)
@@ -130,7 +130,19 @@ def test_defaults_all_hold(
         "  username: demo (environment ZOMRO_USERNAME)",
     ]
     assert "  password: *** (environment ZOMRO_PASSWORD)" in out
+    assert found["image list filter"] == "✓ image list filter: no filter saved for the image list"
     assert out.splitlines()[-1].endswith("everything the provider needs holds")
+
+
+def test_a_filter_saved_for_the_image_list_fails_naming_it(
+    emu_client: Client, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu_client.admin_json("POST", "faults", {"list_filter": "^doctor-a$"})
+    code, out = doctor(emu_client, monkeypatch, capsys)
+    assert code == 1, out
+    line = lines(out)["image list filter"]
+    assert line.startswith("✗ image list filter: a filter is saved for the image list (image_name '^doctor-a$')")
+    assert line.endswith("Clear it in the panel")
 
 
 def test_pages_capped_by_the_server_are_walked_and_add_up(

@@ -109,6 +109,8 @@ class FakeApi:
         self.lifecycle: list[str] = ["Saving", "Active"]
         self.store_name: Callable[[str], str] = lambda name: name
         self.filtered: Optional[set[str]] = None
+        self.saved_filter: Optional[str] = None
+        """The image name pattern `image.filter` shows; None: the function is unknown."""
         self.steps: dict[str, int] = {}
         self._ids = itertools.count(5206259)
         rsps.add_callback(responses.POST, ENDPOINT, callback=self._handle)
@@ -195,6 +197,8 @@ class FakeApi:
             return envelope_error("access", "", "Access denied")
         if func == "image":
             return self._list(data)
+        if func == "image.filter" and self.saved_filter is not None:
+            return {"doc": {"image_name": wrap(self.saved_filter), "$func": func}}
         if func == ORDER:
             return self._order(data)
         image_id = data.get("elid", "")

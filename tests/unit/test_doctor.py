@@ -64,8 +64,11 @@ def test_help_page_element_passes_every_list_check(api: FakeApi, clock: FakeCloc
     assert checks["list pages"].seen == "1 page(s), 2 distinct image(s), as p_elems says"
     assert checks["missing id (elid 0)"].status == doctor.OK
     assert "$type missed $object elid" in checks["missing id (elid 0)"].seen
+    # an API that does not know image.filter: not known, not a failure
+    assert checks["image list filter"].status == doctor.UNKNOWN
+    assert checks["image list filter"].seen.startswith("image.filter: ")
     assert report.exit_status == 0
-    assert set(api.funcs()) == {"image", "image.edit", "whoami"}
+    assert set(api.funcs()) == {"image", "image.edit", "whoami", "image.filter"}
     assert not any("sok" in call for call in api.calls)
 
 

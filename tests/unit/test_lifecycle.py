@@ -489,6 +489,23 @@ def test_an_image_that_cannot_be_seen_is_kept_and_named(rig: Rig) -> None:
     assert rig.api.forms("image.delete") == [] and list(rig.api.images) == ["5206259"]
 
 
+def test_a_lost_order_is_not_sent_again_while_a_filter_is_saved_for_the_list(rig: Rig) -> None:
+    rig.api.saved_filter = "Debian*"
+    rig.api.queue(ORDER, never_made)
+    with pytest.raises(ImageCreateError) as info:
+        rig.create(create_timeout=600)
+    assert len(rig.api.forms(ORDER)) == 1
+    assert "a filter is saved for the image list (image_name 'Debian*')" in str(info.value)
+    assert "not ordered again" in str(info.value)
+    assert not any(call.get("sok") for call in rig.api.forms("image.filter"))
+
+
+def test_an_api_without_a_saved_filter_form_still_lets_a_complete_list_decide(rig: Rig) -> None:
+    rig.api.queue(ORDER, never_made)
+    rig.create()  # the fake does not know image.filter: the list alone decides, as before
+    assert len(rig.api.forms(ORDER)) == 2 and len(rig.api.forms("image.filter")) == 1
+
+
 def test_an_order_lost_every_time_ends_as_soon_as_a_list_proves_none_landed(rig: Rig) -> None:
     rig.api.queue(ORDER, never_made, never_made, never_made)
     start = rig.clock.monotonic()

@@ -422,6 +422,7 @@ class Api:
             "image.edit": self._edit,
             "image.delete": self._delete,
             "whoami": self._whoami,
+            "image.filter": self._filter,
         }
 
     def handle(
@@ -505,6 +506,13 @@ class Api:
         products have it.
         """
         return {"user": wrap(call.user)}
+
+    def _filter(self, call: Call) -> dict[str, Any]:
+        """The image list's saved filter form, read without `sok` (this API family
+        keeps one per user and list; the emulator saves only a name pattern)."""
+        if call.form.get("sok"):
+            raise bad_value("sok", call.form["sok"], "the emulator's filter is set with list_filter")
+        return {"image_name": wrap(self.state.config.list_filter or "")}
 
     def _order(self, call: Call) -> dict[str, Any]:
         cfg = self.state.config
