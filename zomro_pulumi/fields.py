@@ -190,6 +190,10 @@ class Field:
     """The API may store this name cut short, case-folded or trimmed."""
     sent: bool = True
     """False for inputs the API never sees (provider settings, the account)."""
+    kind: str = "string"
+    """Its type in the package schema: string, integer or boolean."""
+    choices: tuple[Any, ...] = ()
+    """The only values `parse` takes, when they are few (named in the schema)."""
 
     @property
     def form_key(self) -> Optional[str]:
@@ -247,6 +251,7 @@ INPUTS: tuple[Field, ...] = (
         f"Image file format: one of {', '.join(DISK_FORMATS)}.",
         required=True,
         ignore_case=True,
+        choices=DISK_FORMATS,
     ),
     Field(
         "os_distro",
@@ -269,6 +274,7 @@ INPUTS: tuple[Field, ...] = (
         f"CPU architecture: one of {', '.join(ARCHITECTURES)}.",
         required=True,
         ignore_case=True,
+        choices=ARCHITECTURES,
     ),
     Field(
         "min_disk",
@@ -277,6 +283,7 @@ INPUTS: tuple[Field, ...] = (
         "Minimum instance disk in GB (whole number >= 1).",
         default=1,
         form=_whole_form,
+        kind="integer",
     ),
     Field(
         "min_ram",
@@ -285,6 +292,7 @@ INPUTS: tuple[Field, ...] = (
         "Minimum instance RAM in GB (whole number >= 1).",
         default=1,
         form=_whole_form,
+        kind="integer",
     ),
     Field(
         "protected",
@@ -293,6 +301,7 @@ INPUTS: tuple[Field, ...] = (
         "Blocks deletion while true (also blocks `pulumi destroy`).",
         default=False,
         form=_on_off,
+        kind="boolean",
     ),
     Field(
         "pricelist",
@@ -308,6 +317,8 @@ INPUTS: tuple[Field, ...] = (
         "Billing period; images are billed daily, which the API calls -50.",
         default=-50,
         form=_whole_form,
+        kind="integer",
+        choices=ORDER_PERIODS,
     ),
     Field(
         "create_timeout",
@@ -315,6 +326,7 @@ INPUTS: tuple[Field, ...] = (
         _whole(1),
         "Seconds to wait for a new image to become Active before it is deleted and the create fails.",
         default=1800,
+        kind="integer",
     ),
     Field(
         "adopt_image_id",
@@ -334,21 +346,41 @@ INPUTS: tuple[Field, ...] = (
 
 BY_NAME: Mapping[str, Field] = {f.name: f for f in INPUTS}
 
-# Outputs beside the inputs: output name -> the ImageRecord attribute it is read
-# from (`image_id` is the Pulumi id too), or None for what the provider keeps
-# itself: the order token of the image's create, which later runs need to know a
-# late double of that order (an image carrying the token under another id).
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """One output beside the inputs: where it is read from, its schema type and
+    what it means (the README's output table and the package schema say this)."""
+
+    name: str
+    attr: Optional[str]
+    """The ImageRecord attribute it is read from; None: kept by the provider."""
+    kind: str
+    doc: str
+
+
+# `image_id` is the Pulumi id too.  The order token of the image's create is kept
+# by the provider: later runs need it to know a late double of that order (an
+# image carrying the token under another id).
 ORDER_TOKEN = "order_token"
-OUTPUTS: Mapping[str, Optional[str]] = {
-    "image_id": "id",
-    "status": "status",
-    "image_size": "image_size",
-    "cost": "cost",
-    "visibility": "visibility",
-    "fleio_id": "fleio_id",
-    "created": "created",
-    ORDER_TOKEN: None,
-}
+OUTPUT_TABLE: tuple[Output, ...] = (
+    Output("image_id", "id", "string", "the API's image id (`elid`), also the resource id"),
+    Output("status", "status", "string", "the image's status as listed (`fleio_status`), e.g. `Active`"),
+    Output("image_size", "image_size", "integer", "stored size in GB"),
+    Output("cost", "cost", "string", "price label, e.g. `0.00 EUR / Day`"),
+    Output("visibility", "visibility", "string", "`Private` for the account's own images"),
+    Output("fleio_id", "fleio_id", "string", "the image's UUID in the cloud platform (Fleio/OpenStack)"),
+    Output("created", "created", "string", "the date the image was ordered"),
+    Output(
+        ORDER_TOKEN,
+        None,
+        "string",
+        "the 16 hex digits the image's order carried at the front of its name until Active "
+        "(`zp-<token>-<image_name>`); a later `refresh`, update or `destroy` deletes (or, if "
+        "protected, names) any other image carrying it. None for an adopted or imported image",
+    ),
+)
+OUTPUTS: Mapping[str, Optional[str]] = {o.name: o.attr for o in OUTPUT_TABLE}
+"""Output name -> the ImageRecord attribute it is read from (None: kept by the provider)."""
 
 
 def _default(name: str) -> Any:

@@ -43,7 +43,21 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
     "max_concurrency": ("zomro:maxConcurrency", "ZOMRO_MAX_CONCURRENCY"),
     "trace": ("zomro:trace", "ZOMRO_TRACE"),
 }
+# attribute -> what it is, for the package schema and the tools
+CONFIG_DOCS: dict[str, str] = {
+    "endpoint": f"URL of the Zomro (BILLmanager) API; default `{DEFAULT_ENDPOINT}`.",
+    "token": "Session token of the Zomro account (a secret): or `username` and `password`.",
+    "username": "User name of the Zomro account, with `password`; the provider logs in again when a session expires.",
+    "password": "Password of `username` (a secret).",
+    "max_concurrency": f"API calls in flight at once; default {_concurrency.DEFAULT_WORKERS}.",
+    "trace": "Path of a JSON-lines wire trace to append every API call to (credentials redacted).",
+}
 ACCOUNTS_KEY = "zomro:accounts"
+ACCOUNTS_DOC = (
+    "Several Zomro accounts by name (`account` of an image): each an object of `endpoint`, "
+    "`username`, `password` and `authToken` (set with `pulumi config set --path "
+    "zomro:accounts.NAME.endpoint ...`)."
+)
 # attribute -> (key inside zomro:accounts.NAME, suffix of ZOMRO_<NAME>_...); the
 # other settings stay global.
 ACCOUNT_KEYS: dict[str, tuple[str, str]] = {

@@ -14,6 +14,7 @@ from the environment.  The emulator's admin side shows the image Active after
 from __future__ import annotations
 
 import email
+import json
 import os
 import re
 import shutil
@@ -234,3 +235,18 @@ def test_a_fresh_project_installs_the_wheel_and_manages_an_image(
 
     pulumi("destroy", "--yes", "--stack", "smoke")
     assert admin_images(emulator) == []
+
+
+def test_the_wheel_puts_the_plugin_on_the_venvs_path(installed: Path, tmp_path: Path) -> None:
+    """`pip install zomro-pulumi` gives `pulumi-resource-zomro`, which the CLI
+    finds on PATH and which serves the checked-in schema."""
+    plugin = installed / "venv" / "bin" / "pulumi-resource-zomro"
+    assert plugin.is_file()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env.update(PULUMI_HOME=str(tmp_path / "home"), PULUMI_SKIP_UPDATE_CHECK="true")
+    cli = str(Path(pulumi_bin()) / "pulumi")
+    done = subprocess.run([cli, "package", "get-schema", str(plugin)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    schema = Path(__file__).resolve().parents[2] / "schema.json"
+    assert json.loads(done.stdout) == json.loads(schema.read_text())
