@@ -190,6 +190,19 @@ def _connection() -> Optional[_Engine]:
         return _engine
 
 
+def attach(address: Optional[str]) -> None:
+    """Send progress lines to the engine at `address`: a provider plugin's
+    process, which the engine starts with its address as the first argument."""
+    global _engine, _engine_looked_up
+    with _lock:
+        _engine_looked_up = True
+        if address is not None and _engine is None:
+            try:
+                _engine = _Engine(address)
+            except Exception:
+                _engine = None
+
+
 def _reset() -> None:
     """Forget the connection (tests change the process's arguments)."""
     global _engine, _engine_looked_up
