@@ -500,6 +500,14 @@ def outputs(
     return outs
 
 
+def described(record: ImageRecord) -> dict[str, Any]:
+    """An image as a lookup reports it: every input the API reports, and every
+    output read from the API (None where the list does not say)."""
+    values = {f.name: f.live(record) for f in INPUTS if f.form_key}
+    values.update({name: getattr(record, attr) for name, attr in OUTPUTS.items() if attr})
+    return values
+
+
 @dataclasses.dataclass(frozen=True)
 class Checked:
     """What `check_inputs` found: the inputs for Pulumi, the problems, and the

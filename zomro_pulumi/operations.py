@@ -26,6 +26,7 @@ from .fields import (
     OUTPUTS,
     changes,
     check_inputs,
+    described,
     outputs,
     recorded,
     refreshed_inputs,
@@ -214,6 +215,21 @@ class ImageOperations:
                 f"destroy`): the provider then unprotects and deletes image {id_} only",
                 func=exc.func, err_type=exc.err_type, err_object=exc.err_object,
             ) from None
+
+    def images(
+        self, region: Optional[str] = None, image_name: Optional[str] = None, account: Optional[str] = None
+    ) -> list[dict[str, Any]]:
+        """`getImages`: the images of the account as a fresh, complete list shows
+        them, optionally in one region (any letter case) and of one exact name;
+        each with every input and output the list reports."""
+        client = self.accounts.lifecycle(account).client
+        records = client.list_images(max_age=0, deadline=self._deadline(OPERATION_TIMEOUT))
+        return [
+            {name: value for name, value in described(record).items() if value is not None}
+            for record in records
+            if (region is None or (record.region or "").casefold() == region.casefold())
+            and (image_name is None or record.image_name == image_name)
+        ]
 
     @staticmethod
     def _drop_doubles(

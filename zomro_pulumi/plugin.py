@@ -35,6 +35,8 @@ from pulumi.provider.experimental.provider import (
     DiffResponse,
     GetSchemaRequest,
     GetSchemaResponse,
+    InvokeRequest,
+    InvokeResponse,
     PropertyDiff,
     PropertyDiffKind,
     Provider,
@@ -80,6 +82,8 @@ def wrap(value: Any) -> PropertyValue:
         return PropertyValue(value)
     if isinstance(value, (int, float)):
         return PropertyValue(float(value))
+    if isinstance(value, PropertyValue):
+        return value
     if isinstance(value, Mapping):
         return PropertyValue({k: wrap(v) for k, v in value.items()})
     if isinstance(value, Sequence):
@@ -145,6 +149,16 @@ class ZomroProvider(Provider):
         self._pool.shutdown(wait=False)
         self._pool = ThreadPoolExecutor(max_workers=max(4, workers), thread_name_prefix="zomro")
         return ConfigureResponse(accept_secrets=True, supports_preview=False)
+
+    async def invoke(self, request: InvokeRequest) -> InvokeResponse:
+        """`zomro:index:getImages`: the account's images, filtered."""
+        if request.tok != schema.GET_IMAGES:
+            raise NotImplementedError(f"unknown function {request.tok!r}; this provider has {schema.GET_IMAGES}")
+        args = fields_of(request.args)
+        found = await self._run(
+            self._ops.images, args.get("region"), args.get("image_name"), args.get("account")
+        )
+        return InvokeResponse(return_value={"images": wrap([props_of(image) for image in found])})
 
     async def check(self, request: CheckRequest) -> CheckResponse:
         olds, news = fields_of(request.old_inputs), fields_of(request.new_inputs)

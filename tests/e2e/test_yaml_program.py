@@ -10,8 +10,9 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -35,10 +36,14 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def write_program(path: Path, images: dict[str, dict[str, Any]]) -> None:
-    """Pulumi.yaml declaring `images` (field-table names, as the harness keeps them)."""
+def write_program(
+    path: Path, images: dict[str, dict[str, Any]], options: Optional[dict[str, Any]] = None
+) -> None:
+    """Pulumi.yaml declaring `images` (field-table names, as the harness keeps
+    them), each with the resource `options` given."""
     resources = {
-        name: {"type": "zomro:index:Image", "properties": {camel(k): v for k, v in args.items()}}
+        name: {"type": "zomro:index:Image", "properties": {camel(k): v for k, v in args.items()},
+               **({"options": options} if options else {})}
         for name, args in images.items()
     }
     outputs = {f"{name}Id": f"${{{name}.imageId}}" for name in images}
@@ -111,3 +116,75 @@ def test_a_yaml_program_previews_creates_edits_replaces_refreshes_and_destroys(
 
     project.run("destroy", "--yes", "--skip-preview")
     assert emulator.images() == [] and ids(project) == {}
+
+
+def test_pulumi_import_takes_an_image_over_and_prints_its_code(
+    yaml_project: Project, emulator: Emulator
+) -> None:
+    project = yaml_project
+    body = {k: UBUNTU[k] for k in ("region", "url", "disk_format", "os_distro", "architecture")}
+    made = emulator.post("images", {**body, "image_name": "Handmade", "os_version": "24", "status": "Active"})
+    image_id = str(made["id"])
+    emulator.reset_stats()
+    done = project.run("import", "zomro:index:Image", "handmade", image_id, "--yes")
+    assert emulator.changes() == NOTHING
+    assert ids(project) == {"handmade": image_id}
+    code = done.stdout[done.stdout.index("\nresources:") + 1 :]
+    assert "imageName: Handmade" in code and f"url: {UBUNTU['url']}" in code, done.stdout
+    # The printed code, copied into the program as the CLI asks: nothing to do.
+    (project.path / "Pulumi.yaml").write_text(f"name: zomro-yaml\nruntime: yaml\n{code}")
+    preview = project.preview()
+    assert "2 unchanged" in preview.stdout and "to update" not in preview.stdout, preview.stdout
+    assert emulator.changes() == NOTHING
+
+
+def test_custom_timeouts_bound_the_create_and_the_image_is_deleted(
+    yaml_project: Project, emulator: Emulator
+) -> None:
+    project = yaml_project
+    emulator.faults(activation_delay=120)
+    write_program(project.path, {"img": UBUNTU}, {"customTimeouts": {"create": "8s"}})
+    start = time.monotonic()
+    failed = project.up(check=False)
+    took = time.monotonic() - start
+    assert failed.returncode != 0 and took < 8 + 60, (took, failed.output[-2000:])
+    said = " ".join(failed.output.split())
+    assert "8 s" in said or "8s" in said, said[-2000:]
+    assert emulator.changes() == {"orders": 1, "edits": 0, "deletes": 1} and emulator.images() == []
+
+
+def test_replacing_a_protected_image_is_refused_at_preview_through_the_plugin(
+    yaml_project: Project, emulator: Emulator
+) -> None:
+    project = yaml_project
+    write_program(project.path, {"img": {**UBUNTU, "protected": True}})
+    project.up()
+    emulator.reset_stats()
+    write_program(project.path, {"img": {**UBUNTU, "protected": True, "region": "Netherlands-1"}})
+    refused = project.preview(check=False)
+    said = " ".join(refused.output.split())
+    assert refused.returncode != 0 and "is protected, and changing region needs a new image" in said, said
+    assert project.up(check=False).returncode != 0
+    assert emulator.changes() == NOTHING and len(emulator.images()) == 1
+
+
+def test_get_images_looks_images_up_from_a_yaml_program(yaml_project: Project, emulator: Emulator) -> None:
+    project = yaml_project
+    body = {k: UBUNTU[k] for k in ("region", "url", "disk_format", "os_distro", "architecture")}
+    wanted = emulator.post("images", {**body, "image_name": "Wanted", "status": "Active"})
+    emulator.post("images", {**body, "image_name": "Other", "status": "Active"})
+    program = {
+        "name": "zomro-yaml", "runtime": "yaml",
+        "variables": {"found": {"fn::invoke": {
+            "function": "zomro:index:getImages",
+            "arguments": {"imageName": "Wanted", "region": "netherlands-2"},
+            "return": "images",
+        }}},
+        "outputs": {"id": "${found[0].imageId}", "name": "${found[0].imageName}", "count": "${found}"},
+    }
+    (project.path / "Pulumi.yaml").write_text(json.dumps(program))
+    emulator.reset_stats()
+    project.up()
+    outputs = json.loads(project.run("stack", "output", "--json").stdout)
+    assert (outputs["id"], outputs["name"]) == (str(wanted["id"]), "Wanted") and len(outputs["count"]) == 1
+    assert emulator.mutating() == 0
