@@ -142,12 +142,12 @@ def _import(args: argparse.Namespace, settings: ProviderSettings) -> int:
             f"{record.status or 'no status'}, not Active; run again once it is",
             file=sys.stderr,
         )
-    left_out = [record for record in records if codegen.refused(record)]
-    for record in left_out:
+    left_out = [(record, why) for record in records if (why := codegen.refused(record))]
+    for record, why in left_out:
         print(
             f"zomro-pulumi import: left out image {record.id} "
             f"({codegen.printable(record.image_name or '')}): "
-            f"{'; '.join(codegen.refused(record))} (a comment in the program says so)",
+            f"{'; '.join(why)} (a comment in the program says so)",
             file=sys.stderr,
         )
     print(

@@ -72,6 +72,7 @@ class Accounts:
         self._lifecycles: dict[Label, ImageLifecycle] = {}
         self._checked: dict[Label, Optional[tuple[str, str]]] = {}
         self._renamed: dict[Label, Label] = {}
+        self._configured: dict[Label, bool] = {}
         self._lock = threading.Lock()
 
     def configure(self, config: Optional[Config]) -> None:
@@ -80,6 +81,7 @@ class Accounts:
             self._lifecycles.clear()
             self._checked.clear()
             self._renamed.clear()
+            self._configured.clear()
 
     def settings(self, label: Label) -> ProviderSettings:
         return ProviderSettings.load(self._config, account=label)
@@ -132,12 +134,19 @@ class Accounts:
     # ------------------------------------------------------------ labels
 
     def configured(self, label: Label) -> bool:
-        """Whether the config names this account (the default: has credentials)."""
+        """Whether the config names this account (the default: has credentials);
+        read once a run, as every read and delete asks."""
+        with self._lock:
+            if label in self._configured:
+                return self._configured[label]
         try:
             settings = self.settings(label)
+            answer = label is not None or settings.has_credentials
         except ConfigError:
-            return False
-        return label is not None or settings.has_credentials
+            answer = False
+        with self._lock:
+            self._configured[label] = answer
+        return answer
 
     def same(self, old: Label, new: Label, image_id: str, props: Mapping[str, Any], look: Look) -> bool:
         """Whether the image recorded under `old` is in the account `new` names:

@@ -149,22 +149,23 @@ def program(records: Sequence[ImageRecord], *, account: Optional[str], where: st
         "import zomro_pulumi as zomro",
     ]
     body: list[str] = []
-    kept = [record for record in records if not refused(record)]
+    reasons = {record.id: refused(record) for record in records}
+    kept = [record for record in records if not reasons[record.id]]
     for name, record in zip(resource_names(kept), kept):
         body += ["", *_resource(name, record, account)]
     for record in records:
-        if record not in kept:
-            body += ["", *_left_out(record)]
+        if reasons[record.id]:
+            body += ["", *_left_out(record, reasons[record.id])]
     return "\n".join(head + body) + "\n"
 
 
-def _left_out(record: ImageRecord) -> list[str]:
+def _left_out(record: ImageRecord, why: list[str]) -> list[str]:
     """The comment that stands for an image the provider would refuse."""
     name = record.image_name or ""
     shown = _literal(name if len(name) <= 40 else name[:40] + "…")
     reasons = [
         line
-        for reason in refused(record)
+        for reason in why
         for line in textwrap.wrap(reason, 96, initial_indent="#   ", subsequent_indent="#     ")
     ]
     return [

@@ -389,3 +389,16 @@ def keeps_tokens(sent: str, listed: Optional[str]) -> bool:
     if stored == wanted:
         return True
     return len(stored) >= ORDER_MARK_LENGTH and wanted.startswith(stored)
+
+
+def selected(
+    records: list[ImageRecord], region: Optional[str] = None, image_name: Optional[str] = None
+) -> list[ImageRecord]:
+    """The records of a lookup: in `region` (any letter case) and of exactly
+    `image_name`, each filter applying when given."""
+    return [
+        r
+        for r in records
+        if (region is None or (r.region or "").casefold() == region.casefold())
+        and (image_name is None or r.image_name == image_name)
+    ]

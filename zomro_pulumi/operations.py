@@ -33,6 +33,7 @@ from .fields import (
     spec_of,
 )
 from .lifecycle import WARNING, ImageLifecycle
+from .model import selected
 from .poller import Schedule
 from .statuses import Phase
 from .waits import Say
@@ -226,9 +227,7 @@ class ImageOperations:
         records = client.list_images(max_age=0, deadline=self._deadline(OPERATION_TIMEOUT))
         return [
             {name: value for name, value in described(record).items() if value is not None}
-            for record in records
-            if (region is None or (record.region or "").casefold() == region.casefold())
-            and (image_name is None or record.image_name == image_name)
+            for record in selected(records, region, image_name)
         ]
 
     @staticmethod

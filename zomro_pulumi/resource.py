@@ -26,7 +26,7 @@ from pulumi import dynamic
 from pulumi.output import UNKNOWN
 
 from .fields import INPUTS, OUTPUTS
-from .model import ImageRecord
+from .model import ImageRecord, selected
 from .provider import ImageProvider
 from .settings import ACCOUNTS_KEY, ProviderSettings
 
@@ -276,12 +276,7 @@ def get_images(
         records = client.list_images(max_age=0)
     finally:
         client.close()
-    return [
-        r
-        for r in records
-        if (region is None or (r.region or "").casefold() == region.casefold())
-        and (image_name is None or r.image_name == image_name)
-    ]
+    return selected(records, region, image_name)
 
 
 @dataclasses.dataclass(frozen=True)
