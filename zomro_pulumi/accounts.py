@@ -25,7 +25,7 @@ from .errors import AuthError, ConfigError, EndpointUnreachable, ZomroError
 from .fields import recorded
 from .lifecycle import ImageLifecycle
 from .poller import Schedule, StatusPoller
-from .settings import ProviderSettings, known_accounts
+from .settings import STACK_CONFIG, Place, ProviderSettings, known_accounts
 from .statuses import Phase
 from .waits import Say
 
@@ -44,8 +44,8 @@ class Look:
     urn: Optional[str] = None
 
 
-def shown(label: Label) -> str:
-    return f"account {label!r}" if label else "the default Zomro account"
+def shown(label: Label, place: Place = STACK_CONFIG) -> str:
+    return f"account {label!r}" if label else place.default_account
 
 
 def identity(settings: ProviderSettings) -> Optional[tuple[str, str]]:
@@ -69,22 +69,24 @@ class Accounts:
         self._schedule = schedule
         self._say = say
         self._config: Optional[Config] = None
+        self._place = STACK_CONFIG
         self._lifecycles: dict[Label, ImageLifecycle] = {}
         self._checked: dict[Label, Optional[tuple[str, str]]] = {}
         self._renamed: dict[Label, Label] = {}
         self._configured: dict[Label, bool] = {}
         self._lock = threading.Lock()
 
-    def configure(self, config: Optional[Config]) -> None:
+    def configure(self, config: Optional[Config], place: Place = STACK_CONFIG) -> None:
         with self._lock:
             self._config = config
+            self._place = place
             self._lifecycles.clear()
             self._checked.clear()
             self._renamed.clear()
             self._configured.clear()
 
     def settings(self, label: Label) -> ProviderSettings:
-        return ProviderSettings.load(self._config, account=label)
+        return ProviderSettings.load(self._config, account=label, place=self._place)
 
     def lifecycle(self, label: Label) -> ImageLifecycle:
         """The account's one lifecycle, with its client and poller (built once)."""
@@ -118,7 +120,7 @@ class Accounts:
     ) -> Optional[tuple[str, str]]:
         """One call that fails when the credentials do; (setting, why) if they do."""
         attr = "password" if settings.username and settings.password else "token"
-        who = shown(label)
+        who = shown(label, self._place)
         try:
             self.lifecycle(label).client.check_credentials(deadline)
         except EndpointUnreachable as exc:
@@ -177,8 +179,8 @@ class Accounts:
         with self._lock:
             self._renamed[label] = holder
         look.say(
-            f"{shown(label)} is not configured any more; image {image_id} is in "
-            f"{shown(holder)} (it shows the image with the recorded fields), which this run uses"
+            f"{shown(label, self._place)} is not configured any more; image {image_id} is in "
+            f"{shown(holder, self._place)} (it shows the image with the recorded fields), which this run uses"
         )
         return holder
 

@@ -35,6 +35,7 @@ from .fields import (
 from .lifecycle import WARNING, ImageLifecycle
 from .model import selected
 from .poller import Schedule
+from .settings import STACK_CONFIG, Place
 from .statuses import Phase
 from .waits import Say
 
@@ -92,8 +93,8 @@ class ImageOperations:
         self.clock = clock
         self.accounts = Accounts(clock, schedule, say)
 
-    def configure(self, config: Optional[Config]) -> None:
-        self.accounts.configure(config)
+    def configure(self, config: Optional[Config], place: Place = STACK_CONFIG) -> None:
+        self.accounts.configure(config, place)
 
     def _deadline(self, seconds: float) -> float:
         return self.clock.monotonic() + seconds

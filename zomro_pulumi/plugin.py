@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, TypeVar
 
-from pulumi.provider.experimental import server
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.provider.experimental.provider import (
     CheckFailure,
@@ -47,12 +46,12 @@ from pulumi.provider.experimental.provider import (
 )
 from pulumi.runtime import rpc
 
-from . import __version__, _engine, schema
+from . import __version__, _engine, _serve, schema
 from .clock import SYSTEM_CLOCK, Clock
 from .lifecycle import WARNING
 from .operations import ImageOperations, Request
 from .poller import DEFAULT_SCHEDULE, Schedule
-from .settings import ProviderSettings
+from .settings import STACK_CONFIG, Place, ProviderSettings
 
 T = TypeVar("T")
 # A value the engine does not know yet (a preview): how the operations see it,
@@ -118,6 +117,7 @@ class ZomroProvider(Provider):
         self._schema = schema.text(version)
         self._ops = ImageOperations(clock, schedule, functools.partial(_engine.log, urn=None))
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="zomro")
+        self._place = STACK_CONFIG
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -136,6 +136,14 @@ class ZomroProvider(Provider):
         """The package schema, written from the field table."""
         return GetSchemaResponse(schema=self._schema)
 
+    async def check_config(self, request: CheckRequest) -> CheckResponse:
+        """Learns which provider this process serves, for messages: the engine
+        names a program's default provider `default` or `default_<version>`; any
+        other name is an explicit `pulumi:providers:zomro` resource."""
+        name = request.urn.rsplit("::", 1)[-1]
+        self._place = STACK_CONFIG if name == "default" or name.startswith("default_") else Place(name)
+        return CheckResponse(inputs=request.new_inputs)
+
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
         """The stack's `zomro:*` config, or an explicit provider's arguments."""
         # Variables may come as `zomro:config:endpoint` (the engine's older spelling).
@@ -144,7 +152,7 @@ class ZomroProvider(Provider):
             given = plain(value)
             if given is not None and not _is_unknown(given):
                 config.setdefault(f"zomro:{key}", json.dumps(given) if isinstance(given, dict) else str(given))
-        self._ops.configure(config.get)
+        self._ops.configure(config.get, self._place)
         workers = ProviderSettings.load(config.get).max_concurrency
         self._pool.shutdown(wait=False)
         self._pool = ThreadPoolExecutor(max_workers=max(4, workers), thread_name_prefix="zomro")
@@ -163,7 +171,11 @@ class ZomroProvider(Provider):
     async def check(self, request: CheckRequest) -> CheckResponse:
         olds, news = fields_of(request.old_inputs), fields_of(request.new_inputs)
         checked = await self._run(self._ops.check, olds, news, _is_unknown)
-        failures = [CheckFailure(schema.camel(name) if name else "", reason) for name, reason in checked.failures]
+        # A setting's failure names its key in the reason: its key is no input.
+        failures = [
+            CheckFailure(schema.camel(name) if name and ":" not in name else "", reason)
+            for name, reason in checked.failures
+        ]
         return CheckResponse(inputs=props_of(checked.inputs), failures=failures)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
@@ -215,4 +227,4 @@ def main(argv: Optional[list[str]] = None) -> None:
     """The plugin's entry point: the engine starts it with its own address."""
     args = sys.argv[1:] if argv is None else argv
     _engine.attach(_engine.engine_address(args))
-    server.main(args, __version__, ZomroProvider())
+    _serve.main(args, __version__, ZomroProvider())

@@ -87,6 +87,30 @@ class Source:
 DEFAULT = Source("default")
 
 
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """Where a provider's config is written, for messages: the stack config (a
+    program's default provider), or the arguments of an explicit provider
+    resource named `provider`, whose keys the user spells without `zomro:`."""
+
+    provider: Optional[str] = None
+
+    def source(self, key: str) -> Source:
+        if self.provider is None:
+            return Source("stack config", key)
+        return Source("argument", key.split(":", 1)[-1])
+
+    @property
+    def default_account(self) -> str:
+        """How a message names the account of the unlabelled settings."""
+        if self.provider is None:
+            return "the default Zomro account"
+        return f"provider {self.provider!r}"
+
+
+STACK_CONFIG = Place()
+
+
 def env_name(account: str) -> str:
     """The account's part of its environment variables: `my-test` -> `MY_TEST`."""
     return re.sub(r"[^A-Za-z0-9]", "_", account).upper()
@@ -159,9 +183,10 @@ class ProviderSettings:
 
     @classmethod
     def load(
-        cls, config: Optional[ConfigGetter] = None, *, account: Optional[str] = None
+        cls, config: Optional[ConfigGetter] = None, *, account: Optional[str] = None, place: Place = STACK_CONFIG
     ) -> ProviderSettings:
-        """Stack config first, then the environment, then defaults."""
+        """Stack config (or a provider resource's arguments) first, then the
+        environment, then defaults."""
         found: dict[str, tuple[str, Source]] = {}
         entry = cls._account_entry(config, account) if account is not None else {}
         for attr, (config_key, env_key) in CONFIG_KEYS.items():
@@ -173,7 +198,7 @@ class ProviderSettings:
                 from_config = config(config_key) if config else None
             value = _first(
                 [
-                    (from_config, Source("stack config", config_key)),
+                    (from_config, place.source(config_key)),
                     (os.environ.get(env_key), Source("environment", env_key)),
                 ]
             )

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from harness import Emulator, Project, make_project, pulumi_bin
+from harness.yaml import make_yaml_project
+from harness.yaml import yaml_bin as find_yaml_bin
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +25,32 @@ def cli_bin() -> str:
         pytest.fail(str(exc))
 
 
+@pytest.fixture(scope="session")
+def yaml_bin() -> str:
+    """The real YAML language host's directory (built from the Go module proxy once)."""
+    try:
+        return find_yaml_bin()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def yaml_project(tmp_path: Path, cli_bin: str, yaml_bin: str, emulator: Emulator) -> Project:
+    return make_yaml_project(tmp_path, cli_bin, yaml_bin, emulator)
+
+
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
+    emu = Emulator()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def second() -> Iterator[Emulator]:
+    """A second Zomro account: its own emulator."""
     emu = Emulator()
     try:
         yield emu

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-
-import pytest
 
 from harness import UBUNTU, Emulator, Project, diagnostics
 
@@ -35,15 +32,6 @@ def test_the_import_option_takes_an_image_over_ordering_nothing(
     refused = project.up(check=False)
     assert refused.returncode != 0 and "disk_format" in refused.output
     assert emulator.changes() == {"orders": 0, "edits": 0, "deletes": 0}
-
-
-@pytest.fixture
-def second() -> Iterator[Emulator]:
-    emu = Emulator()
-    try:
-        yield emu
-    finally:
-        emu.stop()
 
 
 def test_one_stack_manages_images_in_two_accounts(

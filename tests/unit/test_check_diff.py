@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from pulumi.output import Unknown
 
 from zomro_pulumi import ImageProvider
-from zomro_pulumi.fields import INPUTS, Change
+from zomro_pulumi.fields import INPUTS, Change, ImageSpec
 
 from .conftest import VALID
 
@@ -192,3 +193,9 @@ def test_numbers_arriving_as_floats_are_sent_as_whole_numbers() -> None:
 def test_an_empty_optional_value_means_not_set() -> None:
     result = ImageProvider().check({}, {**VALID, "os_version": "", "__provider": "b"})
     assert result.failures == [] and "os_version" not in result.inputs
+
+
+def test_image_spec_has_exactly_the_inputs_of_the_table() -> None:
+    """A field added to INPUTS but not to ImageSpec (or the reverse) would be
+    checked and then lost before the order: its attributes are the table's."""
+    assert sorted(f.name for f in dataclasses.fields(ImageSpec)) == sorted(f.name for f in INPUTS)

@@ -645,3 +645,18 @@ def test_a_delete_through_a_filtered_list_waits_until_the_image_is_gone(
     api.filtered = set()
     provider.delete(image_id, dict(VALID))
     assert image_id not in api.images and [d["elid"] for d in api.forms("image.delete")] == [image_id]
+
+
+def test_the_sdk_names_the_provider_relies_on_still_mean_what_it_expects(api: FakeApi, clock: FakeClock) -> None:
+    """A secret input arrives wrapped and an input not known yet as the SDK's
+    sentinel: the check unwraps the one and leaves the other for later, as the
+    SDK's `rpc` helpers and `Unknown` promise today."""
+    from pulumi.output import Unknown
+    from pulumi.runtime import rpc
+
+    prov = configured(clock, {"zomro:username": "alice", "zomro:password": "s3cret-pass"})
+    secret_url = {rpc._special_sig_key: rpc._special_secret_sig, "value": VALID["url"]}
+    result = prov.check({}, {**VALID, "url": secret_url, "image_name": rpc.UNKNOWN, "__provider": "b"})
+    assert [f.reason for f in result.failures] == [] and result.inputs["url"] == VALID["url"]
+    assert result.inputs["image_name"] == rpc.UNKNOWN
+    assert prov.check({}, {**VALID, "image_name": Unknown(), "__provider": "b"}).failures == []

@@ -14,6 +14,7 @@ from pulumi.dynamic.config import Config as DynamicConfig
 from zomro_pulumi.errors import ConfigError
 from zomro_pulumi.settings import (
     DEFAULT,
+    Place,
     ProviderSettings,
     Source,
     env_name,
@@ -172,3 +173,17 @@ def test_find_project_looks_upwards(tmp_path: Path) -> None:
     found: Optional[Path] = find_project(deep)
     assert found == tmp_path.resolve()
     assert find_project(Path("/")) is None
+
+
+def test_an_explicit_providers_settings_are_named_as_its_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message about a `pulumi:providers:zomro` resource's settings names its
+    argument, which the user wrote, not a stack config key nobody set."""
+    config = {"zomro:endpoint": "https://api.example", "zomro:password": "pw", "zomro:username": "u"}
+    for key in ("ZOMRO_PASSWORD", "ZOMRO_USERNAME", "ZOMRO_ENDPOINT"):
+        monkeypatch.delenv(key, raising=False)
+    explicit = ProviderSettings.load(config.get, place=Place("other"))
+    assert explicit.origin("password") == "argument password"
+    assert Place("other").default_account == "provider 'other'"
+    default = ProviderSettings.load(config.get)
+    assert default.origin("password") == "stack config zomro:password"
+    assert Place().default_account == "the default Zomro account"
