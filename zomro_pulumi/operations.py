@@ -57,10 +57,12 @@ def deletable(image_id: str) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Request:
-    """Who asks: the resource's URN (None when not known) and its progress row."""
+    """Who asks: the resource's URN (None when not known), its progress row, and
+    how its program spells an input (`image_name`, or `imageName` in a schema)."""
 
     say: Say
     urn: Optional[str] = None
+    spell: Callable[[str], str] = str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +144,8 @@ class ImageOperations:
                 replaces.remove("account")  # a label renamed: the state's label follows
         if replaces and olds.get("protected") is True and not deletable(id_):
             _refuse_protected_replacement(id_, olds, replaces)
+        if replaces:  # the preview's text shows every change alike: say which forces it
+            request.say(_replacing(id_, olds, replaces, [n for n in changed if n not in replaces], request.spell))
         return Diffed(changed, replaces)
 
     def create(self, props: Mapping[str, Any], request: Request, timeout: Optional[float] = None) -> Stored:
@@ -253,6 +257,20 @@ class ImageOperations:
             return
         if found:
             images.doubles.drop(found, token, say)
+
+
+def _replacing(
+    id_: str, olds: Mapping[str, Any], replaces: list[str], edits: list[str], spell: Callable[[str], str]
+) -> str:
+    """The line on a replaced image's row naming the inputs that force it."""
+    name = olds.get("image_name") or id_
+    line = (
+        f"image {id_} ({name}) is replaced: {' and '.join(spell(n) for n in replaces)} cannot change "
+        "in place, so a new image is ordered and this one deleted"
+    )
+    if edits:
+        line += f"; {' and '.join(spell(n) for n in edits)} alone would be an edit in place"
+    return line
 
 
 def _refuse_protected_replacement(image_id: str, olds: Mapping[str, Any], replaces: list[str]) -> None:

@@ -130,7 +130,7 @@ class ZomroProvider(Provider):
             else:
                 _engine.log(message, urn=urn)
 
-        return Request(say, urn or None)
+        return Request(say, urn or None, schema.camel)
 
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
         """The package schema, written from the field table."""

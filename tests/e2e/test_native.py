@@ -59,6 +59,7 @@ def test_one_stack_manages_images_in_two_accounts(
     project.declare({"home": {**UBUNTU, "account": "prod"}, "away": {**UBUNTU, "account": "prod"}})
     moved = project.preview()
     assert "(replace)" in moved.stdout and re.search(r'[+~] account\s*: .*"prod"', moved.stdout)
+    assert "is replaced: account cannot change in place, so a new image is ordered" in moved.output, moved.output
     project.up()
     assert emulator.images() == [] and len(second.images()) == 2
 

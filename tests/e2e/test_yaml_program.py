@@ -42,6 +42,8 @@ def test_a_yaml_program_previews_creates_edits_replaces_refreshes_and_destroys(
     replace = project.preview()
     assert "+-zomro:index:Image: (replace)" in replace.stdout
     assert re.search(r'~ region: "Netherlands-2" => "Netherlands-1"', replace.stdout), replace.stdout
+    assert "region cannot change in place, so a new image is ordered" in replace.output, replace.output
+    assert "cannot change in place" not in edit.output
     project.up()
     assert emulator.changes() == {"orders": 1, "edits": 1, "deletes": 1}
     (moved,) = emulator.images()

@@ -68,11 +68,22 @@ def test_camel_case_properties_in_and_out_and_numbers_as_floats(served: plugin.Z
     assert api.images == {}
 
 
-def test_a_replacing_input_is_marked_with_the_replace_kind(served: plugin.ZomroProvider) -> None:
+def test_a_replacing_input_is_marked_with_the_replace_kind_and_named_on_the_row(
+    served: plugin.ZomroProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said: list[tuple[str, object]] = []
+    monkeypatch.setattr(plugin._engine, "log", lambda message, urn, **_: said.append((message, urn)))
     olds = props({**VALID, "image_id": "5206259", "status": "Active"})
-    diff = run(served.diff(DiffRequest(URN, "5206259", olds, props({**VALID, "region": "Germany-1"}), [])))
+    news = props({**VALID, "region": "Germany-1", "min_ram": 2})
+    diff = run(served.diff(DiffRequest(URN, "5206259", olds, news, [])))
     assert diff.replaces == ["region"]
     assert diff.detailed_diff["region"].kind is PropertyDiffKind.UPDATE_REPLACE
+    assert diff.detailed_diff["minRam"].kind is PropertyDiffKind.UPDATE
+    # The CLI's text shows both changes alike; the row says which forces the new image.
+    assert said == [(
+        "image 5206259 (Ubuntu24) is replaced: region cannot change in place, so a new image is ordered "
+        "and this one deleted; minRam alone would be an edit in place", URN,
+    )]
 
 
 def test_bad_input_fails_the_check_naming_the_schema_property(served: plugin.ZomroProvider, api: FakeApi) -> None:
