@@ -7,6 +7,9 @@ line) the same figures as one JSON object. `benchmarks/README.md` defines each.
 
     python benchmarks/run.py            # everything (about 9 minutes on 2 cores)
     python benchmarks/run.py --quick    # up16 calls at 20 s, waits at 3, 8, 16 s only
+
+Both the dynamic provider and the provider plugin (a YAML program, see
+`plugin_figures.py`) are measured in one run, under keys of their own.
     python benchmarks/run.py --scale    # only the 256-image figures (about 2 minutes)
     python benchmarks/run.py --scale --scale-images 32   # the same, smaller, for a trial
 
@@ -35,6 +38,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import plugin_figures  # noqa: E402  (beside this file)
 
 from harness import UBUNTU, Emulator, Project, make_project, pulumi_bin  # noqa: E402
 
@@ -593,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         if not args.scale:
             rows, figures = everything_else(work, bin_dir, say, delays, up16_activation)
+            plugin_rows, plugin_keys = plugin_figures.measure(work, bin_dir, say, up16_activation, figures)
+            rows += plugin_rows
+            figures.update(plugin_keys)
         if not args.quick:
             say(f"up of 1 and {n} images, state saved after every step")
             plain = scale_figures(work, bin_dir, n)

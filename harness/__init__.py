@@ -193,6 +193,12 @@ class Emulator:
     def stop(self) -> None:
         self.server.stop()
 
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 @dataclass
 class Result:

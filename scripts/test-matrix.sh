@@ -8,7 +8,8 @@
 #     gRPC servicer, the SDK reaches, settings and the emulator's command line.
 #     The packaging tests install the wheel on both and run `pulumi up` with it.
 #   - The tests that pin down the Pulumi SDK internals the provider relies on
-#     (tests/unit/test_concurrency.py, test_grpc.py, test_engine.py) on the OLDEST
+#     (tests/unit/test_concurrency.py, test_grpc.py, test_engine.py, test_serve.py,
+#     and the plugin's mapping, test_plugin.py) on the OLDEST
 #     pulumi, requests and urllib3 that pyproject.toml allows, since the main
 #     .venv gets the newest.
 # Each leg installs only the `test` extra.
@@ -27,7 +28,7 @@ VERSION_TESTS=(
   tests/unit/test_client.py tests/unit/test_unreachable.py tests/unit/test_model.py
   tests/unit/test_check_diff.py tests/unit/test_resource.py tests/unit/test_provider.py
   tests/unit/test_grpc.py tests/unit/test_engine.py tests/unit/test_concurrency.py
-  tests/unit/test_settings.py tests/emulator/test_cli.py
+  tests/unit/test_settings.py tests/emulator/test_cli.py tests/unit/test_serve.py tests/unit/test_plugin.py
 )
 LEGS=${MATRIX_LEGS:-"$PYTHONS floor"}
 # The floor leg pairs the oldest allowed pulumi with the oldest supported Python.
@@ -74,7 +75,8 @@ for leg in $LEGS; do
     version=$FLOOR_PYTHON
     dir=".matrix/pulumi-$FLOOR-py$version"
     constraints=("pulumi==$FLOOR" "requests==$FLOOR_REQUESTS" "urllib3==$FLOOR_URLLIB3")
-    tests=(tests/unit/test_concurrency.py tests/unit/test_grpc.py tests/unit/test_engine.py)
+    tests=(tests/unit/test_concurrency.py tests/unit/test_grpc.py tests/unit/test_engine.py
+      tests/unit/test_serve.py tests/unit/test_plugin.py)
   else
     version=$leg
     dir=".matrix/py$version"

@@ -11,8 +11,10 @@ subclass of that servicer whose methods end the call with the original
 exception's message (the SDK's wrapper raises its own exception while handling
 the original, so Python keeps the original as its `__context__`).
 
-If the SDK stops chaining the original, the message goes out as the SDK wrote
-it, stack and all: nothing fails.  `tests/unit/test_serve.py` fails loudly then.
+Older SDKs (the floor of `pyproject.toml`) raise the provider's error itself,
+which goes out as it is.  If the SDK stops chaining the original, the message
+goes out as the SDK wrote it, stack and all: nothing fails.
+`tests/unit/test_serve.py` fails loudly then.
 """
 
 from __future__ import annotations

@@ -137,12 +137,16 @@ class ZomroProvider(Provider):
         return GetSchemaResponse(schema=self._schema)
 
     async def check_config(self, request: CheckRequest) -> CheckResponse:
-        """Learns which provider this process serves, for messages: the engine
+        """Learns which provider this process serves, for messages (the engine
         names a program's default provider `default` or `default_<version>`; any
-        other name is an explicit `pulumi:providers:zomro` resource."""
+        other name is an explicit `pulumi:providers:zomro` resource), and keeps
+        its credentials secret in the state."""
         name = request.urn.rsplit("::", 1)[-1]
         self._place = STACK_CONFIG if name == "default" or name.startswith("default_") else Place(name)
-        return CheckResponse(inputs=request.new_inputs)
+        # A password written in the program in clear goes into the state as a secret.
+        secret = schema.secret_config()
+        inputs = {k: v.with_secret(True) if k in secret else v for k, v in request.new_inputs.items()}
+        return CheckResponse(inputs=inputs)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
         """The stack's `zomro:*` config, or an explicit provider's arguments."""

@@ -57,6 +57,13 @@ def _output(output: Output) -> dict[str, Any]:
     return {"type": output.kind, "description": output.doc[:1].upper() + output.doc[1:] + "."}
 
 
+def secret_config() -> frozenset[str]:
+    """The provider's config keys that hold credentials: `accounts` holds some."""
+    return frozenset(camel(CONFIG_KEYS[attr][0].split(":", 1)[1]) for attr in SECRET_ATTRS) | {
+        ACCOUNTS_KEY.split(":", 1)[1]
+    }
+
+
 def _config() -> dict[str, Any]:
     """Provider configuration: `zomro:<key>` in the stack config."""
     variables: dict[str, Any] = {}

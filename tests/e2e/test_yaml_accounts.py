@@ -57,14 +57,23 @@ def test_an_explicit_provider_resource_manages_another_account(
     }
     config = {"otherPassword": {"type": "string", "secret": True}}
     project.run("config", "set", "--secret", "otherPassword", "demo")
-    away = image(UBUNTU, {"provider": "${other}"})
-    write_resources(project.path, {"other": other, "home": image(UBUNTU), "away": away}, config)
+    # A second provider whose password is written in the program in clear.
+    clear = {"type": "pulumi:providers:zomro", "properties": {"endpoint": second.url, "username": "demo",
+                                                               "password": "demo"}}
+    away_args = image(UBUNTU, {"provider": "${other}"})
+    write_resources(project.path, {"other": other, "clear": clear, "home": image(UBUNTU), "away": away_args}, config)
     project.up()
     (home,) = emulator.images()
     (away,) = second.images()
     assert ids(project) == {"home": str(home["id"]), "away": str(away["id"])}
-    state = json.dumps(project.export())
-    assert '"demo"' not in state.replace('"username": "demo"', ""), "a password in the state in clear"
+    raw = json.loads(project.run("stack", "export").stdout)["deployment"]["resources"]
+    providers = {r["urn"].rsplit("::", 1)[1]: r for r in raw if r["type"] == "pulumi:providers:zomro"}
+    for name in ("other", "clear"):
+        for where in ("inputs", "outputs"):
+            password = providers[name][where]["password"]
+            assert isinstance(password, dict) and "ciphertext" in password, (name, where, password)
+    assert "demo" not in json.dumps(providers["clear"]["inputs"]).replace('"username": "demo"', "")
+    write_resources(project.path, {"other": other, "home": image(UBUNTU), "away": away_args}, config)
 
     emulator.reset_stats()
     second.reset_stats()

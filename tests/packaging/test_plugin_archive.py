@@ -43,11 +43,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    emu = Emulator()
-    try:
+    with Emulator() as emu:
         yield emu
-    finally:
-        emu.stop()
 
 
 def without_plugin(path: str) -> str:
@@ -72,6 +69,10 @@ def test_an_installed_plugin_archive_runs_a_yaml_program(
     project.extra_env.update(PATH=without_plugin(project.env["PATH"]))
     assert not any((Path(d) / PLUGIN).exists() for d in project.env["PATH"].split(os.pathsep) if d)
 
+    # The README's install line names this version and this archive's name.
+    readme = (ROOT / "README.md").read_text()
+    line = re.search(r"pulumi plugin install resource zomro (\S+) --file dist/(\S+)", readme)
+    assert line and line[1] == version and line[2].startswith(f"{PLUGIN}-v{version}-"), line
     project.run("plugin", "install", "resource", "zomro", version, "--file", str(archive))
     listed = project.run("plugin", "ls").stdout
     assert "zomro" in listed and version in listed, listed

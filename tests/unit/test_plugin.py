@@ -109,3 +109,16 @@ def test_custom_timeouts_bound_the_create_as_create_timeout_does(
     with pytest.raises(Exception, match=r"within (its )?8 ?s|8s"):
         run(served.create(CreateRequest(URN, checked.inputs, 8.0, False)))
     assert clock.monotonic() - start < 8 + 70  # within the bound plus one HTTP timeout
+
+
+def test_check_config_keeps_credentials_secret_and_learns_the_providers_name(api: FakeApi, clock: FakeClock) -> None:
+    provider = plugin.ZomroProvider(clock=clock)
+    news = {"username": PropertyValue("alice"), "password": PropertyValue("s3cret-pass"),
+            "endpoint": PropertyValue("https://api.example/")}
+    staging = "urn:pulumi:dev::p::pulumi:providers:zomro::staging"
+    checked = run(provider.check_config(CheckRequest(staging, {}, news, b"")))
+    assert checked.inputs["password"].is_secret and not checked.inputs["username"].is_secret
+    assert plugin.plain(checked.inputs["password"]) == "s3cret-pass"
+    assert provider._place.provider == "staging"
+    run(provider.check_config(CheckRequest("urn:pulumi:dev::p::pulumi:providers:zomro::default_0_1_0", {}, news, b"")))
+    assert provider._place.provider is None

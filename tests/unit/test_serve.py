@@ -50,12 +50,13 @@ def test_an_error_reaches_the_engine_as_its_message_alone() -> None:
     assert context.aborted == (grpc.StatusCode.UNKNOWN, SAID)
 
 
-def test_the_sdk_servicer_still_appends_the_stack_which_the_subclass_takes_off() -> None:
-    """Fails when the SDK changes how it reports errors: then look at `_serve.message`."""
+def test_what_the_sdk_servicer_raises_comes_back_to_the_message() -> None:
+    """Newer SDKs append the stack (older ones raise the error itself): either
+    way the message is found again. Fails when the SDK reports errors another
+    way: then look at `_serve.message`."""
     with pytest.raises(Exception) as raised:
         create(_serve.server.ProviderServicer([], "0.0.0", Failing(), engine_address="127.0.0.1:1"), Context())
-    text = str(raised.value)
-    assert text.startswith(SAID) and 'File "' in text
+    assert str(raised.value).startswith(SAID)
     assert _serve.message(raised.value) == SAID
 
 
