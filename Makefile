@@ -1,6 +1,6 @@
 # make demo   — set up and run `pulumi up` against the offline Zomro API emulator
 # make test   — the whole test suite (unit, emulator, end-to-end with the real CLI)
-.PHONY: demo test setup pulumi schema plugin lint bench bench-quick soak demo-clean clean dist
+.PHONY: demo test setup pulumi schema sdk plugin lint bench bench-quick soak demo-clean clean dist
 
 demo:
 	scripts/demo.sh
@@ -17,6 +17,10 @@ pulumi:
 # schema.json, the plugin's package schema, written from the field table
 schema: setup
 	.venv/bin/python -m zomro_pulumi.schema > schema.json
+
+# sdk/nodejs, sdk/go, sdk/python: the SDKs, generated from schema.json
+sdk: schema
+	scripts/gen-sdk.sh
 
 # dist/pulumi-resource-zomro-v<version>-<os>-<arch>.tar.gz, the provider plugin for
 # `pulumi plugin install resource zomro <version> --file <archive>`

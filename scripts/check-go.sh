@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # check-go.sh — the Go code of this repository (the Python language host in
-# tools/pulumi-language-python) must be gofmt-formatted and pass `go vet`.
-# Exits non-zero, naming the problem, otherwise.
+# tools/pulumi-language-python, the SDK generator in tools/sdkgen) must be
+# gofmt-formatted and pass `go vet`. Exits non-zero, naming the problem, otherwise.
 set -euo pipefail
-cd "$(dirname "$0")/../tools/pulumi-language-python"
+cd "$(dirname "$0")/.."
 
 command -v go >/dev/null 2>&1 || {
 	echo "check-go: 'go' is not on PATH (Go 1.26 or newer is needed)" >&2
@@ -11,11 +11,13 @@ command -v go >/dev/null 2>&1 || {
 }
 gofmt=$(command -v gofmt 2>/dev/null || echo "$(go env GOROOT)/bin/gofmt")
 
-unformatted=$("$gofmt" -l .)
-if [[ -n $unformatted ]]; then
-	echo "check-go: not gofmt-formatted (run: gofmt -w tools/pulumi-language-python):" >&2
-	printf '  %s\n' $unformatted >&2
-	exit 1
-fi
-GOWORK=off CGO_ENABLED=0 go vet -mod=readonly ./...
+for module in tools/pulumi-language-python tools/sdkgen; do
+	unformatted=$("$gofmt" -l "$module")
+	if [[ -n $unformatted ]]; then
+		echo "check-go: not gofmt-formatted (run: gofmt -w $module):" >&2
+		printf '  %s\n' $unformatted >&2
+		exit 1
+	fi
+	(cd "$module" && GOWORK=off CGO_ENABLED=0 go vet -mod=readonly ./...)
+done
 echo "check-go: gofmt and go vet are clean" >&2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set-up, the Pulumi CLI, the project's Go
-# checks, lint and types, the compatibility matrix, then unit + emulator,
-# end-to-end (the real CLI) and packaging tests; last, the time of every tier.
+# checks, lint and types, the compatibility matrix, then unit + emulator, the
+# generated SDKs, end-to-end (the real CLI) and packaging tests; last, the time
+# of every tier.
 #
 #   scripts/test.sh                      # everything
 #   scripts/test.sh tests/unit -k client # only pytest, with these arguments
@@ -32,6 +33,7 @@ total=$SECONDS
 timed "go: gofmt, go vet" scripts/check-go.sh
 timed "lint: ruff, mypy" sh -c '.venv/bin/ruff check . && .venv/bin/mypy'
 timed "unit + emulator" .venv/bin/python -m pytest -q -n 2 tests/unit tests/emulator
+timed "sdk (generated from schema)" .venv/bin/python -m pytest -q tests/sdk
 # The end-to-end tests mostly wait on the emulator's clock, so the compatibility
 # matrix (its own virtualenvs, its own output file) runs beside them.
 mkdir -p .matrix

@@ -157,10 +157,16 @@ def schema(version: str) -> dict[str, Any]:
         "types": {f"{PACKAGE}:index:Account": _account_type(), IMAGE_INFO: _image_info()},
         "resources": {IMAGE: _image()},
         "functions": {GET_IMAGES: _get_images()},
+        # The generated SDKs (`make sdk`) name this version, so a program asks the
+        # engine for the plugin it was written against.
         "language": {
-            "python": {"packageName": "pulumi_zomro"},
-            "nodejs": {"packageName": "@zomro-pulumi/zomro"},
-            "go": {"importBasePath": "github.com/zomro-pulumi/zomro-pulumi/sdk/go/zomro"},
+            "python": {"packageName": "pulumi_zomro", "respectSchemaVersion": True, "pyproject": {"enabled": True}},
+            "nodejs": {"packageName": "@zomro-pulumi/zomro", "respectSchemaVersion": True},
+            "go": {
+                "importBasePath": "github.com/zomro-pulumi/zomro-pulumi/sdk/go/zomro",
+                "modulePath": "github.com/zomro-pulumi/zomro-pulumi/sdk/go",
+                "respectSchemaVersion": True,
+            },
         },
     }
 

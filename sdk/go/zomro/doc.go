@@ -1,0 +1,2 @@
+// Zomro Cloud VPS images as code.
+package zomro
