@@ -104,11 +104,14 @@ def mistakes(program: str) -> dict[str, range]:
 
 @pytest.fixture(scope="module")
 def search_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding only `zomro_pulumi`, the package this run imports."""
+    """A directory holding only `zomro_pulumi`, the package this run imports, and
+    `pulumi_zomro`, the generated SDK of the plugin (sdk/python)."""
     package_dir = Path(zomro_pulumi.__file__).resolve().parent
     assert (package_dir / "py.typed").is_file(), "zomro_pulumi ships no py.typed marker"
     root = tmp_path_factory.mktemp("typing-path")
     (root / "zomro_pulumi").symlink_to(package_dir, target_is_directory=True)
+    sdk = Path(__file__).resolve().parents[2] / "sdk" / "python" / "pulumi_zomro"
+    (root / "pulumi_zomro").symlink_to(sdk, target_is_directory=True)
     return root
 
 

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -29,7 +30,10 @@ import (
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 )
 
-const tool = "zomro-pulumi sdkgen"
+const (
+	tool      = "zomro-pulumi sdkgen"
+	sdkModule = "github.com/pulumi/pulumi/sdk/v3"
+)
 
 // noOtherPackages is the loader of a schema that refers to no other package: the
 // binder asks it only for a reference outside the schema, which this one has none of.
@@ -61,11 +65,40 @@ var generators = map[string]func(*schema.Package) (map[string][]byte, error){
 		return nodejs.GeneratePackage(tool, pkg, nil, nil, false, noOtherPackages{})
 	},
 	"go": func(pkg *schema.Package) (map[string][]byte, error) {
-		return gogen.GeneratePackage(tool, pkg, nil)
+		files, err := gogen.GeneratePackage(tool, pkg, nil)
+		if err != nil {
+			return nil, err
+		}
+		mod, err := goMod(pkg)
+		if err != nil {
+			return nil, err
+		}
+		files["go.mod"] = mod
+		return files, nil
 	},
 	"python": func(pkg *schema.Package) (map[string][]byte, error) {
 		return python.GeneratePackage(tool, pkg, nil, noOtherPackages{})
 	},
+}
+
+// goMod is the Go SDK's go.mod, which the generator leaves to the language host:
+// the schema's module path, requiring the Pulumi Go SDK this tool was built with
+// (the generated code is written for it).
+func goMod(pkg *schema.Package) ([]byte, error) {
+	info, ok := pkg.Language["go"].(gogen.GoPackageInfo)
+	if !ok || info.ModulePath == "" {
+		return nil, errors.New("the schema's language.go has no modulePath")
+	}
+	build, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil, errors.New("no build information: cannot tell the Pulumi Go SDK version")
+	}
+	for _, dep := range build.Deps {
+		if dep.Path == sdkModule {
+			return []byte(fmt.Sprintf("module %s\n\ngo 1.24\n\nrequire %s %s\n", info.ModulePath, sdkModule, dep.Version)), nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not among this tool's dependencies", sdkModule)
 }
 
 func bind(path string) (*schema.Package, error) {
