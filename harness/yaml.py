@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from zomro_pulumi.schema import camel
+
 from . import ROOT, Emulator, Project
 
 IMAGE = "zomro:index:Image"
@@ -26,12 +28,6 @@ def yaml_bin() -> str:
     if done.returncode != 0:
         raise RuntimeError(f"could not provide pulumi-language-yaml:\n{done.stderr[-3000:]}")
     return done.stdout.strip().splitlines()[-1]
-
-
-def camel(name: str) -> str:
-    """A field-table name as the schema spells it: `image_name` -> `imageName`."""
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def image(args: dict[str, Any], options: Optional[dict[str, Any]] = None) -> dict[str, Any]:

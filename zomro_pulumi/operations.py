@@ -64,6 +64,13 @@ class Request:
     urn: Optional[str] = None
     spell: Callable[[str], str] = str
 
+    def setting(self, name: str, value: bool) -> str:
+        """An input set as the program writes it: `protected=False` in Python,
+        `protected: false` in a program on the schema."""
+        if self.spell is str:
+            return f"{name}={value}"
+        return f"{self.spell(name)}: {str(value).lower()}"
+
 
 @dataclasses.dataclass(frozen=True)
 class Checked:
@@ -143,7 +150,7 @@ class ImageOperations:
             if self.accounts.same(olds.get("account"), news.get("account"), id_, olds, look):
                 replaces.remove("account")  # a label renamed: the state's label follows
         if replaces and olds.get("protected") is True and not deletable(id_):
-            _refuse_protected_replacement(id_, olds, replaces)
+            _refuse_protected_replacement(id_, olds, replaces, request)
         if replaces:  # the preview's text shows every change alike: say which forces it
             request.say(_replacing(id_, olds, replaces, [n for n in changed if n not in replaces], request.spell))
         return Diffed(changed, replaces)
@@ -215,7 +222,7 @@ class ImageOperations:
             self._drop_doubles(images, id_, props, look.deadline, look.say)
         except ProtectedImageError as exc:
             raise ZomroError(
-                f"{exc.message} (protected=True), and nothing was deleted. To delete it anyway "
+                f"{exc.message} ({request.setting('protected', True)}), and nothing was deleted. To delete it anyway "
                 f"without ordering anything, run the same command again with "
                 f"{DELETE_PROTECTED}={id_} (for example `{DELETE_PROTECTED}={id_} pulumi "
                 f"destroy`): the provider then unprotects and deletes image {id_} only",
@@ -273,13 +280,15 @@ def _replacing(
     return line
 
 
-def _refuse_protected_replacement(image_id: str, olds: Mapping[str, Any], replaces: list[str]) -> None:
-    fields = ", ".join(replaces)
+def _refuse_protected_replacement(
+    image_id: str, olds: Mapping[str, Any], replaces: list[str], request: Request
+) -> None:
+    fields = ", ".join(request.spell(n) for n in replaces)
     name = olds.get("image_name") or image_id
     raise ZomroError(
         f"image {image_id} ({name}) is protected, and changing {fields} needs a new image: "
         "Zomro would refuse to delete this one afterwards, leaving two billed images. Nothing "
-        f"was ordered. Either first set protected=False with {fields} unchanged and run "
+        f"was ordered. Either first set {request.setting('protected', False)} with {fields} unchanged and run "
         f"`pulumi up` (an edit in place), then change {fields}; or let this run delete it: "
         f"{DELETE_PROTECTED}={image_id} pulumi up"
     )

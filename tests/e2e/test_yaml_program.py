@@ -108,6 +108,7 @@ def test_replacing_a_protected_image_is_refused_at_preview_through_the_plugin(
     refused = project.preview(check=False)
     said = " ".join(refused.output.split())
     assert refused.returncode != 0 and "is protected, and changing region needs a new image" in said, said
+    assert "first set protected: false with region unchanged" in said, said  # as the program writes it
     assert project.up(check=False).returncode != 0
     assert emulator.changes() == NOTHING and len(emulator.images()) == 1
 
