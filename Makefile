@@ -1,6 +1,6 @@
 # make demo   — set up and run `pulumi up` against the offline Zomro API emulator
 # make test   — the whole test suite (unit, emulator, end-to-end with the real CLI)
-.PHONY: demo test setup pulumi schema sdk plugin lint bench bench-quick soak demo-clean clean dist
+.PHONY: demo test setup pulumi schema sdk sdk-nodejs plugin lint bench bench-quick soak demo-clean clean dist
 
 demo:
 	scripts/demo.sh
@@ -21,6 +21,11 @@ schema: setup
 # sdk/nodejs, sdk/go, sdk/python: the SDKs, generated from schema.json
 sdk: schema
 	scripts/gen-sdk.sh
+
+# sdk/nodejs/bin: the TypeScript SDK compiled into the package npm installs
+# (examples/typescript depends on it)
+sdk-nodejs:
+	scripts/build-nodejs-sdk.sh
 
 # dist/pulumi-resource-zomro-v<version>-<os>-<arch>.tar.gz, the provider plugin for
 # `pulumi plugin install resource zomro <version> --file <archive>`

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-go.sh — the Go code of this repository must be gofmt-formatted, and the
-# tools (the Python language host in tools/pulumi-language-python, the SDK
-# generator in tools/sdkgen) must pass `go vet`; the Go example in examples/go is
+# tools (the Python language host in tools/pulumi-language-python, what it shares
+# with the Node.js host and that host in tools/langhost, the SDK generator in
+# tools/sdkgen) must pass `go vet`; the Go example in examples/go is
 # built and vetted by tests/sdk/test_go.py. Exits non-zero, naming the problem.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ command -v go >/dev/null 2>&1 || {
 }
 gofmt=$(command -v gofmt 2>/dev/null || echo "$(go env GOROOT)/bin/gofmt")
 
-for module in tools/pulumi-language-python tools/sdkgen examples/go; do
+for module in tools/pulumi-language-python tools/langhost tools/sdkgen examples/go; do
 	unformatted=$("$gofmt" -l "$module")
 	if [[ -n $unformatted ]]; then
 		echo "check-go: not gofmt-formatted (run: gofmt -w $module):" >&2
@@ -20,7 +21,7 @@ for module in tools/pulumi-language-python tools/sdkgen examples/go; do
 		exit 1
 	fi
 done
-for module in tools/pulumi-language-python tools/sdkgen; do
+for module in tools/pulumi-language-python tools/langhost tools/sdkgen; do
 	(cd "$module" && GOWORK=off CGO_ENABLED=0 go vet -mod=readonly ./...)
 done
 echo "check-go: gofmt and go vet are clean" >&2

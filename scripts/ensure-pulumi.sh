@@ -22,8 +22,9 @@
 #      The directory printed is that of the binary, symlinks followed.
 #   2. the per-user cache directory  <root>/pulumi-v<version>-<hash>/bin, where <root> is
 #      ${ZOMRO_PULUMI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zomro-pulumi} and <hash> is 12 hex
-#      digits of a SHA-256 over the language host's go.mod, go.sum and *.go files: a change to them
-#      builds into a new directory; existing ones are never modified or removed;
+#      digits of a SHA-256 over the go.mod, go.sum and *.go files of the language host and of the
+#      package it shares with the Node.js host (tools/langhost): a change to them builds into a new
+#      directory; existing ones are never modified or removed;
 #   3. a build into that cache (needs Go 1.26+). With empty Go caches it downloads about 250
 #      modules and compiles for about 12 CPU-minutes (6+ minutes on 2 idle cores); when Go's
 #      build cache already holds the packages, only the links remain (under a minute).
@@ -84,12 +85,14 @@ cli_version() {
 	echo "$pkg"
 }
 
-# source_hash DIR -> 12 hex digits over the names and contents of DIR's go.mod, go.sum and *.go.
+# source_hash DIR -> 12 hex digits over the names and contents of the go.mod, go.sum and *.go
+# files of DIR (the host) and of DIR/../langhost (the package it shares with the Node.js host).
 source_hash() {
 	local sha=(sha256sum)
 	command -v sha256sum >/dev/null 2>&1 || sha=(shasum -a 256)
-	(cd "$1" && for f in go.mod go.sum *.go; do if [[ -f $f ]]; then "${sha[@]}" "$f"; fi; done) |
-		"${sha[@]}" | cut -c1-12
+	(cd "$1/.." && for f in {pulumi-language-python,langhost}/{go.mod,go.sum,*.go}; do
+		if [[ -f $f ]]; then "${sha[@]}" "$f"; fi
+	done) | "${sha[@]}" | cut -c1-12
 }
 
 # pulumi_version BINARY -> the version it reports (e.g. v3.274.1), or nothing.
@@ -225,11 +228,13 @@ tmp=$(mktemp -d "$cache_root/.$key.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP
 
-# Build from a copy, named after the copy: the checkout may change while Go works.
-src=$tmp/src
+# Build from a copy, named after the copy: the checkout may change while Go works. The host's
+# go.mod finds the shared package beside it (replace ... => ../langhost).
+src=$tmp/src/pulumi-language-python
 out=$tmp/out
-mkdir -p "$src" "$out/bin"
+mkdir -p "$src" "$tmp/src/langhost" "$out/bin"
 cp "$host_src"/go.mod "$host_src"/go.sum "$host_src"/*.go "$src/"
+cp "$host_src"/../langhost/go.mod "$host_src"/../langhost/go.sum "$host_src"/../langhost/*.go "$tmp/src/langhost/"
 cli=$(cli_version "$src")
 key=pulumi-$cli-$(source_hash "$src")
 dest=$cache_root/$key

@@ -33,7 +33,7 @@ total=$SECONDS
 timed "go: gofmt, go vet" scripts/check-go.sh
 timed "lint: ruff, mypy" sh -c '.venv/bin/ruff check . && .venv/bin/mypy'
 timed "unit + emulator" .venv/bin/python -m pytest -q -n 2 tests/unit tests/emulator
-timed "sdk (generated from schema)" .venv/bin/python -m pytest -q tests/sdk
+timed "sdk (generated from schema)" .venv/bin/python -m pytest -q -rs tests/sdk
 # The end-to-end tests mostly wait on the emulator's clock, so the compatibility
 # matrix (its own virtualenvs, its own output file) runs beside them.
 mkdir -p .matrix
@@ -46,7 +46,7 @@ mkdir -p .matrix
 ) >.matrix/last-run.log 2>&1 &
 matrix_pid=$!
 e2e_ok=0
-timed "end-to-end (real CLI)" .venv/bin/python -m pytest -q -n 3 --dist loadfile tests/e2e || e2e_ok=$?
+timed "end-to-end (real CLI)" .venv/bin/python -m pytest -q -rs -n 3 --dist loadfile tests/e2e || e2e_ok=$?
 matrix_ok=0
 wait "$matrix_pid" || matrix_ok=$?
 tiers+=("$(printf '%-28s %5d s (beside the e2e tier)' "matrix: 3.10, 3.13, floor" "$(cat .matrix/last-run.seconds)")")

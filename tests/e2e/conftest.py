@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Emulator, Project, make_project, pulumi_bin
+from harness import Emulator, Project, make_project, nodejs, pulumi_bin
 from harness.yaml import make_yaml_project
 from harness.yaml import yaml_bin as find_yaml_bin
 
@@ -30,6 +30,19 @@ def yaml_bin() -> str:
     """The real YAML language host's directory (built from the Go module proxy once)."""
     try:
         return find_yaml_bin()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def nodejs_bin() -> str:
+    """The Node.js language host's directory (built by the project's script once);
+    skipped, saying what is missing, on a machine without node or npm."""
+    why = nodejs.missing()
+    if why:
+        pytest.skip(f"TypeScript programs not run: {why}")
+    try:
+        return nodejs.host_bin()
     except RuntimeError as exc:
         pytest.fail(str(exc))
 

@@ -87,6 +87,10 @@ class Sandbox:
         self.host.mkdir(parents=True)
         for name in ("go.mod", "go.sum", "main.go"):
             shutil.copy2(HOST / name, self.host / name)
+        shared = self.repo / "tools" / "langhost"
+        shared.mkdir()
+        for name in ("go.mod", "go.sum", "langhost.go"):
+            shutil.copy2(HOST.parent / "langhost" / name, shared / name)
         self.cache = tmp / "cache"
         self.state = tmp / "go-state"
         sdk = self.state / "sdk" / "python"
@@ -265,6 +269,12 @@ def test_cache_hit_needs_no_go_and_a_source_change_builds_beside_it(tmp_path: Pa
     assert changed != first
     _assert_valid_bin(sandbox, changed)
     _assert_valid_bin(sandbox, first)  # the earlier build is still there, unchanged
+
+    # The code shared with the Node.js host is part of the Python host's build.
+    with (sandbox.repo / "tools" / "langhost" / "langhost.go").open("a") as shared:
+        shared.write("\n// a change\n")
+    shared_changed, err = sandbox.run()
+    assert "installed pulumi" in err and shared_changed not in (first, changed)
 
 
 def test_a_matching_cli_on_path_is_used_first(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ require (
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
+	zomro-pulumi.invalid/tools/langhost v0.0.0
 )
 
 require (
@@ -300,3 +301,6 @@ tool github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 replace golang.org/x/text => golang.org/x/text v0.41.0
 
 replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+
+// The code this host shares with the Node.js host (scripts/ensure-pulumi.sh copies it beside).
+replace zomro-pulumi.invalid/tools/langhost => ../langhost
