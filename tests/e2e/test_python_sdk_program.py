@@ -1,7 +1,10 @@
-"""A Python program on the generated SDK (`pulumi_zomro`, sdk/python) runs `up`
-and `destroy` through the provider plugin with the real CLI: the example in
-examples/python-sdk, the SDK installed as a user installs it (`pip install
-sdk/python`), against the emulator."""
+"""A Python program on the generated SDK (`pulumi_zomro`, sdk/python) runs `up`,
+an edit and `destroy` through the provider plugin with the real CLI, as the
+README's Python (SDK) quick start says, in a copy of the checkout: the program's
+virtualenv (`../../.venv`, as examples/python-sdk/Pulumi.yaml names it) made
+afresh, `pip install ./sdk/python` into it, the plugin from a virtualenv with
+zomro-pulumi on PATH, then `pulumi stack init dev` and `pulumi up` in the example,
+against the emulator."""
 
 from __future__ import annotations
 
@@ -19,23 +22,21 @@ IMAGE = "zomro:index:Image"
 def test_a_python_program_on_the_sdk_creates_edits_and_destroys_an_image(
     tmp_path: Path, cli_bin: str, emulator: Emulator
 ) -> None:
-    installed = tmp_path / "site"
-    source = tmp_path / "sdk-python"
-    shutil.copytree(ROOT / "sdk" / "python", source)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
-         "--target", str(installed), str(source)],
-        check=True, capture_output=True, timeout=600,
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "sdk" / "python", checkout / "sdk" / "python")
+    shutil.copytree(ROOT / "examples" / "python-sdk", checkout / "examples" / "python-sdk")
+    venv = checkout / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+    installed = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "./sdk/python"],
+        cwd=checkout, capture_output=True, text=True, timeout=600, check=False,
     )
-    path, backend = tmp_path / "project", tmp_path / "backend"
-    path.mkdir()
+    assert installed.returncode == 0, installed.stderr[-3000:]
+
+    backend = tmp_path / "backend"
     backend.mkdir()
-    shutil.copy(ROOT / "examples" / "python-sdk" / "__main__.py", path / "__main__.py")
-    (path / "Pulumi.yaml").write_text(
-        "name: zomro-python-sdk\nruntime:\n  name: python\n  options:\n"
-        f"    virtualenv: {Path(sys.executable).parent.parent}\n"
-    )
-    project = Project(path=path, backend=backend, bin_dir=cli_bin, extra_env={"PYTHONPATH": str(installed)})
+    # The plugin: this virtualenv has zomro-pulumi, and Project puts its bin on PATH.
+    project = Project(path=checkout / "examples" / "python-sdk", backend=backend, bin_dir=cli_bin, stack="dev")
     project.run("stack", "init", project.stack)
     project.run("config", "set-all", "--plaintext", f"zomro:endpoint={emulator.url}",
                 "--plaintext", "zomro:username=demo", "--secret", "zomro:password=demo")

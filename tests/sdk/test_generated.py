@@ -8,6 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("nodejs", "go", "python")
 
@@ -31,6 +33,8 @@ def test_the_checked_in_sdks_are_what_the_schema_generates(tmp_path: Path) -> No
         [str(ROOT / "scripts" / "gen-sdk.sh")], env={**os.environ, "OUT": str(tmp_path)},
         capture_output=True, text=True, timeout=900, check=False,
     )
+    if done.returncode != 0 and "'go' is not on PATH" in done.stderr:
+        pytest.skip(f"the SDKs' staleness is not checked: {done.stderr.strip().splitlines()[-1]}")
     assert done.returncode == 0, done.stderr[-3000:]
     for language in LANGUAGES:
         fresh, checked_in = written(tmp_path / language), kept(ROOT / "sdk" / language)

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,16 @@ def test_the_readme_commands_type_check_the_example(tmp_path: Path, package: Pat
     for argv in (["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], ["npx", "tsc", "--noEmit"]):
         done = subprocess.run(argv, cwd=where, capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, (argv, done.stdout[-2000:], done.stderr[-2000:])
+
+
+def test_without_node_the_typescript_checks_are_skipped_saying_why(tmp_path: Path) -> None:
+    """Never silently: the skip reason names what is missing."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         f"{Path(__file__)}::test_the_typescript_example_type_checks_against_the_sdk"],
+        cwd=ROOT, env={**os.environ, "PATH": str(bare)}, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1 skipped" in done.stdout and "'node' and 'npm' not on PATH" in done.stdout, done.stdout[-3000:]
