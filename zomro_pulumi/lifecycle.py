@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 from .client import ZomroClient
 from .clock import Clock
 from .errors import ConfigError, ImageCreateError, ProtectedImageError, ZomroError
-from .fields import ImageSpec, to_form
+from .fields import ImageSpec, take_over, to_form
 from .model import ImageRecord, keeps_tokens, token_of
 from .ordering import Identified, Order, Orders, unknown_fate
 from .poller import StatusPoller
@@ -172,7 +172,7 @@ class Doubles:
             warning = (
                 f"{WARNING}image {extra.id} also carries order token {token}, so that order "
                 f"made it too, and {problem}; no resource holds it and it may be billed: "
-                f"delete it in the Zomro panel, or take it over with adopt_image_id='{extra.id}'"
+                f"delete it in the Zomro panel, or take it over with {take_over(extra.id)}"
             )
             say(warning)
             warnings.append(warning)
@@ -294,7 +294,7 @@ class ImageLifecycle:
             raise error_type(
                 f"{message}. Image {image_id} could not be looked at afterwards {_why(exc, message)}, so it "
                 f"was kept, not deleted, and may be billed: if it is Active, take it over with "
-                f"adopt_image_id='{image_id}'; otherwise delete it in the Zomro panel"
+                f"{take_over(image_id)}; otherwise delete it in the Zomro panel"
             ) from None
         if record is None:
             raise error_type(f"{message}. Image {image_id} is not listed any more: nothing is left behind")
@@ -310,7 +310,7 @@ class ImageLifecycle:
             raise error_type(
                 f"{message}. Deleting image {image_id} afterwards failed {_why(exc, message)}: delete it in "
                 f"the Zomro panel (it may still be billed), or take it over with "
-                f"adopt_image_id='{image_id}'"
+                f"{take_over(image_id)}"
             ) from None
         raise error_type(f"{message}. Image {image_id} was deleted, so nothing is left behind") from None
 

@@ -117,14 +117,16 @@ class ImageOperations:
         label = self.accounts.holder(props.get("account"), id_, props, look)
         return self.accounts.lifecycle(label), look
 
-    def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], unknown: Unknown) -> Checked:
+    def check(
+        self, olds: Mapping[str, Any], news: Mapping[str, Any], unknown: Unknown, spell: Callable[[str], str] = str
+    ) -> Checked:
         """Every input and the settings; the only API call is one check of each
         account's credentials per run.
 
         A check without old inputs plans a new image (a create or a replacement):
         its outputs, not known yet in a preview, stay in the plan as unknown, so a
         replacement's preview shows them as `=> [unknown]`, not as removed."""
-        checked = check_inputs(news, unknown)
+        checked = check_inputs(news, unknown, spell)
         inputs = checked.inputs
         if not olds:
             inputs.update({k: v for k, v in news.items() if k in OUTPUTS and unknown(v)})

@@ -38,7 +38,7 @@ from typing import Optional
 from .client import ZomroClient
 from .clock import Clock
 from .errors import ImageCreateError, UncertainOrderError, ZomroError
-from .fields import ImageSpec
+from .fields import ImageSpec, take_over
 from .model import (
     TOKEN_DIGITS,
     ImageRecord,
@@ -237,6 +237,6 @@ def unknown_fate(order: Order, why: str) -> str:
         f"the order of image {order.name!r} (sent as {order.ordered_as!r}) {why}. If it was "
         f"made after all, its name starts with 'zp-{order.token}' (the panel shows it so; "
         "in any case of letters, or cut short by the API): take it over "
-        "by adding adopt_image_id='<its id>' to this image and running `pulumi up`, or delete "
+        f"by adding {take_over('<its id>')} to this image and running `pulumi up`, or delete "
         "it in the Zomro panel. Until then the next `pulumi up` orders a new image."
     )

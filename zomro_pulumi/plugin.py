@@ -48,6 +48,8 @@ from pulumi.runtime import rpc
 
 from . import __version__, _engine, _serve, schema
 from .clock import SYSTEM_CLOCK, Clock
+from .errors import ZomroError
+from .fields import respell
 from .lifecycle import WARNING
 from .operations import ImageOperations, Request
 from .poller import DEFAULT_SCHEDULE, Schedule
@@ -120,11 +122,17 @@ class ZomroProvider(Provider):
         self._place = STACK_CONFIG
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        """`fn` in the pool; its errors name inputs as the program writes them."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        except ZomroError as exc:
+            exc.message = respell(exc.message, schema.camel)
+            raise
 
     @staticmethod
     def _request(urn: Optional[str]) -> Request:
         def say(message: str) -> None:
+            message = respell(message, schema.camel)
             if message.startswith(WARNING):
                 _engine.log(message[len(WARNING) :], urn=urn, severity="warning")
             else:
@@ -174,7 +182,7 @@ class ZomroProvider(Provider):
 
     async def check(self, request: CheckRequest) -> CheckResponse:
         olds, news = fields_of(request.old_inputs), fields_of(request.new_inputs)
-        checked = await self._run(self._ops.check, olds, news, _is_unknown)
+        checked = await self._run(self._ops.check, olds, news, _is_unknown, schema.camel)
         # A setting's failure names its key in the reason: its key is no input.
         failures = [
             CheckFailure(schema.camel(name) if name and ":" not in name else "", reason)

@@ -133,3 +133,28 @@ def test_get_images_looks_images_up_from_a_yaml_program(yaml_project: Project, e
     outputs = json.loads(project.run("stack", "output", "--json").stdout)
     assert (outputs["id"], outputs["name"]) == (str(wanted["id"]), "Wanted") and len(outputs["count"]) == 1
     assert emulator.mutating() == 0
+
+
+def test_the_advice_after_a_lost_order_reads_as_yaml_and_following_it_orders_nothing(
+    yaml_project: Project, emulator: Emulator
+) -> None:
+    """Names kept to 12 characters and a lost answer: the create ends naming the
+    order, and its advice, written as a YAML program writes inputs, is pasted in
+    literally: the one image is taken over, not ordered again."""
+    project = yaml_project
+    long = {**UBUNTU, "image_name": "Ubuntu-24.04-server"}
+    emulator.faults(name_cut=12, lose_order_name="Ubuntu", lost_order_lands_after=0)
+    write_program(project.path, {"img": long})
+    failed = project.up(check=False)
+    said = " ".join(failed.output.split())
+    assert failed.returncode != 0 and "by adding adoptImageId: \"<its id>\" to this image" in said, said[-3000:]
+    assert "adopt_image_id" not in said
+    (image,) = emulator.images()
+    assert ids(project) == {}
+
+    emulator.faults(name_cut=12)  # the answers come back; the names stay cut
+    emulator.reset_stats()
+    write_program(project.path, {"img": {**long, "adopt_image_id": str(image["id"])}})
+    project.up()
+    assert emulator.changes()["orders"] == 0 and ids(project) == {"img": str(image["id"])}
+    assert len(emulator.images()) == 1

@@ -20,7 +20,7 @@ from pulumi.provider.experimental.provider import (
     UpdateRequest,
 )
 
-from zomro_pulumi import plugin
+from zomro_pulumi import fields, plugin, schema
 from zomro_pulumi.clock import FakeClock
 
 from .conftest import ORDER, VALID, FakeApi
@@ -89,8 +89,33 @@ def test_a_replacing_input_is_marked_with_the_replace_kind_and_named_on_the_row(
 def test_bad_input_fails_the_check_naming_the_schema_property(served: plugin.ZomroProvider, api: FakeApi) -> None:
     checked = run(served.check(CheckRequest(URN, {}, props({**VALID, "disk_format": "zip"}), b"")))
     (failure,) = checked.failures
-    assert failure.property == "diskFormat" and "iso" in failure.reason
+    assert failure.property == "diskFormat"
+    assert failure.reason == "diskFormat must be one of iso, ami, ari, aki, vhd, vmdk, raw, qcow2, vdi; got 'zip'"
     assert api.forms(ORDER) == []
+
+
+def test_a_missing_input_is_named_as_the_program_writes_it(served: plugin.ZomroProvider) -> None:
+    given = {k: v for k, v in VALID.items() if k != "os_distro"}
+    (failure,) = run(served.check(CheckRequest(URN, {}, props(given), b""))).failures
+    assert failure.property == "osDistro" and failure.reason.startswith("osDistro is required"), failure.reason
+
+
+def test_errors_and_advice_name_inputs_as_the_program_writes_them(served: plugin.ZomroProvider, api: FakeApi) -> None:
+    """The lifecycle words its errors for Python; through the plugin they read as
+    a program on the schema writes its inputs."""
+    checked = run(served.check(CheckRequest(URN, {}, props({**VALID, "adopt_image_id": "999"}), b"")))
+    with pytest.raises(Exception) as raised:
+        run(served.create(CreateRequest(URN, checked.inputs, 0, False)))
+    assert str(raised.value) == "adoptImageId: image 999 does not exist in this Zomro account"
+    assert api.forms(ORDER) == []
+
+
+def test_respell_names_inputs_in_the_schema_spelling() -> None:
+    said = "delete it, or take it over with adopt_image_id='5'; the create_timeout of 60s; image 'my_disk_format'"
+    assert fields.respell(said, schema.camel) == (
+        "delete it, or take it over with adoptImageId: \"5\"; the createTimeout of 60s; image 'my_disk_format'"
+    )
+    assert fields.respell(said, str) == said
 
 
 def test_a_value_not_known_yet_passes_the_check_and_stays_unknown(served: plugin.ZomroProvider) -> None:

@@ -46,19 +46,16 @@ type host struct {
 	tracing string
 }
 
-func option(info *pulumirpc.ProgramInfo, name string) (*string, bool) {
-	if info == nil || info.GetOptions() == nil {
-		return nil, false
-	}
+// option is a runtime option of Pulumi.yaml as text ("" when not set).
+func option(info *pulumirpc.ProgramInfo, name string) string {
 	v, ok := info.GetOptions().GetFields()[name]
 	if !ok {
-		return nil, false
+		return ""
 	}
-	s := v.GetStringValue()
 	if _, isBool := v.GetKind().(*structpb.Value_BoolValue); isBool {
-		s = strconv.FormatBool(v.GetBoolValue())
+		return strconv.FormatBool(v.GetBoolValue())
 	}
-	return &s, true
+	return v.GetStringValue()
 }
 
 // programDir is where the program and its package.json are.
@@ -194,18 +191,15 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return nil, err
 	}
 	typescript := "true"
-	if v, ok := option(info, "typescript"); ok && *v == "false" {
+	if option(info, "typescript") == "false" {
 		typescript = "false"
 	}
 	env = append(env, "PULUMI_NODEJS_TYPESCRIPT="+typescript)
-	if v, ok := option(info, "tsconfig"); ok && *v != "" {
-		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+*v)
+	if tsconfig := option(info, "tsconfig"); tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+tsconfig)
 	}
 
-	var args []string
-	if v, ok := option(info, "nodeargs"); ok && *v != "" {
-		args = append(args, strings.Fields(*v)...)
-	}
+	args := strings.Fields(option(info, "nodeargs"))
 	args = append(args, run,
 		"--monitor="+req.GetMonitorAddress(),
 		"--engine="+h.engine,
