@@ -75,6 +75,17 @@ UBUNTU: dict[str, Any] = {
 MUTATING = ("v2.image.order.param", "image.delete")
 
 
+def script_output(name: str, *args: str) -> str:
+    """The last line a toolchain script of `scripts/` prints (a directory it made
+    or found), or RuntimeError with the end of what it said on failure."""
+    done = subprocess.run(
+        [str(ROOT / "scripts" / name), *args], capture_output=True, text=True, timeout=900, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"scripts/{name} failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def pulumi_bin() -> str:
     """The CLI the README's commands provide (scripts/ensure-pulumi.sh), built if missing."""
     given = os.environ.get("ZOMRO_PULUMI_BIN")

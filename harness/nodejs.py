@@ -7,11 +7,10 @@ A machine without node or npm skips what needs them: `missing()` names which."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Optional
 
-from . import ROOT
+from . import script_output
 
 
 def missing() -> Optional[str]:
@@ -22,26 +21,17 @@ def missing() -> Optional[str]:
     return " and ".join(f"'{tool}'" for tool in absent) + " not on PATH (Node.js 20 or newer with npm is needed)"
 
 
-def _script(name: str, *args: str) -> str:
-    done = subprocess.run(
-        [str(ROOT / "scripts" / name), *args], capture_output=True, text=True, timeout=900, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"scripts/{name} failed:\n{done.stderr[-3000:]}")
-    return done.stdout.strip().splitlines()[-1]
-
-
 def node_modules() -> Path:
     """The pinned @pulumi/pulumi, typescript and @types/node (tools/node/package-lock.json)."""
-    return Path(_script("ensure-node-modules.sh"))
+    return Path(script_output("ensure-node-modules.sh"))
 
 
 def host_bin() -> str:
     """The directory of `pulumi-language-nodejs` (built the first time, then cached)."""
-    return _script("ensure-nodejs-host.sh")
+    return script_output("ensure-nodejs-host.sh")
 
 
 def build_sdk(sdk: Path) -> Path:
     """Compile the TypeScript SDK in `sdk` (a copy of sdk/nodejs) into `sdk/bin`,
     the package a program installs."""
-    return Path(_script("build-nodejs-sdk.sh", str(sdk)))
+    return Path(script_output("build-nodejs-sdk.sh", str(sdk)))

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
 from zomro_pulumi.schema import camel
 
-from . import ROOT, Emulator, Project
+from . import Emulator, Project, script_output
 
 IMAGE = "zomro:index:Image"
 
 
 def yaml_bin() -> str:
     """The directory of `pulumi-language-yaml` (built the first time, then cached)."""
-    done = subprocess.run(
-        [str(ROOT / "scripts" / "ensure-pulumi-yaml.sh")], capture_output=True, text=True, timeout=900, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"could not provide pulumi-language-yaml:\n{done.stderr[-3000:]}")
-    return done.stdout.strip().splitlines()[-1]
+    return script_output("ensure-pulumi-yaml.sh")
 
 
 def image(args: dict[str, Any], options: Optional[dict[str, Any]] = None) -> dict[str, Any]:

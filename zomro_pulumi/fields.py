@@ -520,20 +520,16 @@ class Checked:
     spec: Optional[ImageSpec]
 
 
-def check_inputs(
-    given: Mapping[str, Any], unknown: Callable[[Any], bool], spell: Callable[[str], str] = str
-) -> Checked:
+def check_inputs(given: Mapping[str, Any], unknown: Callable[[Any], bool]) -> Checked:
     """Check every input at once; values not known yet (`unknown`, in a preview)
     pass unchecked.  Output placeholders the resource registers (None, or not
-    known yet in a preview) are not inputs and not errors.  Reasons name each
-    input as the program writes it (`spell`: `disk_format` in Python,
-    `diskFormat` through the schema)."""
+    known yet in a preview) are not inputs and not errors."""
     inputs: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
-    allowed = ", ".join(spell(f.name) for f in INPUTS)
+    allowed = ", ".join(f.name for f in INPUTS)
     for key, value in given.items():
         if key not in BY_NAME and not (key in OUTPUTS and (value is None or unknown(value))):
-            problems.append((key, f"unknown property {spell(key)!r}; allowed: {allowed}"))
+            problems.append((key, f"unknown property {key!r}; allowed: {allowed}"))
     pending = False
     for f in INPUTS:
         value = given.get(f.name)
@@ -541,7 +537,7 @@ def check_inputs(
             value = None  # os_version="" means no version, as leaving it out does
         if value is None:
             if f.required:
-                problems.append((f.name, f"{spell(f.name)} is required ({f.doc})"))
+                problems.append((f.name, f"{f.name} is required ({f.doc})"))
             elif f.default is not None:
                 inputs[f.name] = f.default
             continue
@@ -552,7 +548,7 @@ def check_inputs(
             inputs[f.name] = f.parse(value)
         except Invalid as exc:
             where = "" if isinstance(exc, InvalidSecret) else f.name
-            problems.append((where, f"{spell(f.name)} {exc}"))
+            problems.append((where, f"{f.name} {exc}"))
     spec = None if pending or problems else ImageSpec(**inputs)
     return Checked(inputs, problems, spec)
 
@@ -602,21 +598,24 @@ def take_over(image_id: str) -> str:
 
 
 _NAMED = re.compile(
-    r"\b(" + "|".join(sorted((f.name for f in INPUTS if "_" in f.name), key=len, reverse=True)) + r")\b(='([^']*)')?"
+    r"\b(" + "|".join(sorted((f.name for f in INPUTS), key=len, reverse=True)) + r")\b"
+    r"(?:='([^']*)'|=(True|False)\b)?"
 )
 
 
 def respell(text: str, spell: Callable[[str], str]) -> str:
-    """A message with every input named as a program on the schema writes it:
-    `adopt_image_id='5'` becomes `adoptImageId: "5"`, `create_timeout`
-    `createTimeout`.  The lifecycle words its errors and advice for Python; the
-    plugin sends them through this."""
-
+    """A message with every input named and set as a program on the schema
+    writes it: `disk_format` becomes `diskFormat`, `adopt_image_id='5'`
+    `adoptImageId: "5"`, `protected=False` `protected: false`.  Errors, advice
+    and progress are worded once, for Python; the plugin sends them through
+    this on their way out."""
     if spell is str:
         return text
 
     def one(match: re.Match[str]) -> str:
-        name = spell(match[1])
-        return f'{name}: "{match[3]}"' if match[2] else name
+        name, quoted, flag = spell(match[1]), match[2], match[3]
+        if quoted is not None:
+            return f'{name}: "{quoted}"'
+        return f"{name}: {flag.lower()}" if flag else name
 
     return _NAMED.sub(one, text)

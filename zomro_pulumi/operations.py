@@ -57,19 +57,10 @@ def deletable(image_id: str) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Request:
-    """Who asks: the resource's URN (None when not known), its progress row, and
-    how its program spells an input (`image_name`, or `imageName` in a schema)."""
+    """Who asks: the resource's URN (None when not known) and its progress row."""
 
     say: Say
     urn: Optional[str] = None
-    spell: Callable[[str], str] = str
-
-    def setting(self, name: str, value: bool) -> str:
-        """An input set as the program writes it: `protected=False` in Python,
-        `protected: false` in a program on the schema."""
-        if self.spell is str:
-            return f"{name}={value}"
-        return f"{self.spell(name)}: {str(value).lower()}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,16 +108,14 @@ class ImageOperations:
         label = self.accounts.holder(props.get("account"), id_, props, look)
         return self.accounts.lifecycle(label), look
 
-    def check(
-        self, olds: Mapping[str, Any], news: Mapping[str, Any], unknown: Unknown, spell: Callable[[str], str] = str
-    ) -> Checked:
+    def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], unknown: Unknown) -> Checked:
         """Every input and the settings; the only API call is one check of each
         account's credentials per run.
 
         A check without old inputs plans a new image (a create or a replacement):
         its outputs, not known yet in a preview, stay in the plan as unknown, so a
         replacement's preview shows them as `=> [unknown]`, not as removed."""
-        checked = check_inputs(news, unknown, spell)
+        checked = check_inputs(news, unknown)
         inputs = checked.inputs
         if not olds:
             inputs.update({k: v for k, v in news.items() if k in OUTPUTS and unknown(v)})
@@ -152,9 +141,9 @@ class ImageOperations:
             if self.accounts.same(olds.get("account"), news.get("account"), id_, olds, look):
                 replaces.remove("account")  # a label renamed: the state's label follows
         if replaces and olds.get("protected") is True and not deletable(id_):
-            _refuse_protected_replacement(id_, olds, replaces, request)
+            _refuse_protected_replacement(id_, olds, replaces)
         if replaces:  # the preview's text shows every change alike: say which forces it
-            request.say(_replacing(id_, olds, replaces, [n for n in changed if n not in replaces], request.spell))
+            request.say(_replacing(id_, olds, replaces, [n for n in changed if n not in replaces]))
         return Diffed(changed, replaces)
 
     def create(self, props: Mapping[str, Any], request: Request, timeout: Optional[float] = None) -> Stored:
@@ -224,7 +213,7 @@ class ImageOperations:
             self._drop_doubles(images, id_, props, look.deadline, look.say)
         except ProtectedImageError as exc:
             raise ZomroError(
-                f"{exc.message} ({request.setting('protected', True)}), and nothing was deleted. To delete it anyway "
+                f"{exc.message} (protected=True), and nothing was deleted. To delete it anyway "
                 f"without ordering anything, run the same command again with "
                 f"{DELETE_PROTECTED}={id_} (for example `{DELETE_PROTECTED}={id_} pulumi "
                 f"destroy`): the provider then unprotects and deletes image {id_} only",
@@ -268,29 +257,25 @@ class ImageOperations:
             images.doubles.drop(found, token, say)
 
 
-def _replacing(
-    id_: str, olds: Mapping[str, Any], replaces: list[str], edits: list[str], spell: Callable[[str], str]
-) -> str:
+def _replacing(id_: str, olds: Mapping[str, Any], replaces: list[str], edits: list[str]) -> str:
     """The line on a replaced image's row naming the inputs that force it."""
     name = olds.get("image_name") or id_
     line = (
-        f"image {id_} ({name}) is replaced: {' and '.join(spell(n) for n in replaces)} cannot change "
+        f"image {id_} ({name}) is replaced: {' and '.join(replaces)} cannot change "
         "in place, so a new image is ordered and this one deleted"
     )
     if edits:
-        line += f"; {' and '.join(spell(n) for n in edits)} alone would be an edit in place"
+        line += f"; {' and '.join(edits)} alone would be an edit in place"
     return line
 
 
-def _refuse_protected_replacement(
-    image_id: str, olds: Mapping[str, Any], replaces: list[str], request: Request
-) -> None:
-    fields = ", ".join(request.spell(n) for n in replaces)
+def _refuse_protected_replacement(image_id: str, olds: Mapping[str, Any], replaces: list[str]) -> None:
+    fields = ", ".join(replaces)
     name = olds.get("image_name") or image_id
     raise ZomroError(
         f"image {image_id} ({name}) is protected, and changing {fields} needs a new image: "
         "Zomro would refuse to delete this one afterwards, leaving two billed images. Nothing "
-        f"was ordered. Either first set {request.setting('protected', False)} with {fields} unchanged and run "
+        f"was ordered. Either first set protected=False with {fields} unchanged and run "
         f"`pulumi up` (an edit in place), then change {fields}; or let this run delete it: "
         f"{DELETE_PROTECTED}={image_id} pulumi up"
     )

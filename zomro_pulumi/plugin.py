@@ -122,7 +122,7 @@ class ZomroProvider(Provider):
         self._place = STACK_CONFIG
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn` in the pool; its errors name inputs as the program writes them."""
+        """`fn` in the pool; its errors name and set inputs as the program writes them."""
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         except ZomroError as exc:
@@ -138,7 +138,7 @@ class ZomroProvider(Provider):
             else:
                 _engine.log(message, urn=urn)
 
-        return Request(say, urn or None, schema.camel)
+        return Request(say, urn or None)
 
     async def get_schema(self, request: GetSchemaRequest) -> GetSchemaResponse:
         """The package schema, written from the field table."""
@@ -182,10 +182,10 @@ class ZomroProvider(Provider):
 
     async def check(self, request: CheckRequest) -> CheckResponse:
         olds, news = fields_of(request.old_inputs), fields_of(request.new_inputs)
-        checked = await self._run(self._ops.check, olds, news, _is_unknown, schema.camel)
+        checked = await self._run(self._ops.check, olds, news, _is_unknown)
         # A setting's failure names its key in the reason: its key is no input.
         failures = [
-            CheckFailure(schema.camel(name) if name and ":" not in name else "", reason)
+            CheckFailure(schema.camel(name) if name and ":" not in name else "", respell(reason, schema.camel))
             for name, reason in checked.failures
         ]
         return CheckResponse(inputs=props_of(checked.inputs), failures=failures)

@@ -111,9 +111,13 @@ def test_errors_and_advice_name_inputs_as_the_program_writes_them(served: plugin
 
 
 def test_respell_names_inputs_in_the_schema_spelling() -> None:
-    said = "delete it, or take it over with adopt_image_id='5'; the create_timeout of 60s; image 'my_disk_format'"
+    said = (
+        "take it over with adopt_image_id='5'; the create_timeout of 60s; image 'my_disk_format'; "
+        "first set protected=False with region unchanged"
+    )
     assert fields.respell(said, schema.camel) == (
-        "delete it, or take it over with adoptImageId: \"5\"; the createTimeout of 60s; image 'my_disk_format'"
+        "take it over with adoptImageId: \"5\"; the createTimeout of 60s; image 'my_disk_format'; "
+        "first set protected: false with region unchanged"
     )
     assert fields.respell(said, str) == said
 
